@@ -1,0 +1,108 @@
+// `gsup start APP`: validates the input, binds, runs the pool, and wires the signals (one of the
+// three front doors) to the supervisor's commands.
+
+import { checkAppFile, parseAppSpec } from '../app-spec.js';
+import { ConfigError, parseStart, startHelp } from '../config/parse.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { BindError, type BindSpec, parseBind } from '../supervisor/listener.js';
+import { Supervisor } from '../supervisor/supervisor.js';
+import { Logger } from './logger.js';
+
+/** The systemd socket-activation fds, when this process was started with them. */
+function systemdBinds(env: Record<string, string | undefined>): BindSpec[] | null {
+  if (!env.LISTEN_FDS || Number(env.LISTEN_PID) !== process.pid) return null;
+  const n = Number(env.LISTEN_FDS);
+  if (!Number.isInteger(n) || n < 1) return null;
+  // systemd passes its sockets from fd 3 on (SD_LISTEN_FDS_START).
+  return Array.from({ length: n }, (_, i) => ({ kind: 'fd' as const, fd: 3 + i }));
+}
+
+export async function start(argv: string[]): Promise<number> {
+  const env = process.env;
+  let parsed: ReturnType<typeof parseStart>;
+  try {
+    parsed = parseStart(argv, env);
+  } catch (err) {
+    if (err instanceof ConfigError) return usage(err.message);
+    throw err;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${startHelp()}\n`);
+    return EXIT_OK;
+  }
+  const { config, positionals } = parsed;
+  if (positionals.length !== 1) {
+    return usage(
+      positionals.length === 0
+        ? 'start: which app? e.g. gsup start examples/hello.js (see gsup start --help)'
+        : `start: expected one app, got ${positionals.length}: ${positionals.join(' ')}`,
+    );
+  }
+  const appArg = positionals[0] ?? '';
+  const spec = parseAppSpec(appArg);
+  if (typeof spec === 'string') return usage(spec);
+  const missing = checkAppFile(spec, process.cwd());
+  if (missing) return usage(missing);
+
+  let binds = systemdBinds(env);
+  if (!binds) {
+    binds = [];
+    for (const b of config.bind) {
+      const parsedBind = parseBind(b);
+      if (typeof parsedBind === 'string') return usage(parsedBind);
+      binds.push(parsedBind);
+    }
+  }
+
+  const logger = new Logger(config.logFile);
+  const sup = new Supervisor({
+    app: appArg,
+    binds,
+    workers: config.workers,
+    maxWorkers: config.maxWorkers,
+    backlog: config.backlog,
+    timeout: config.timeout,
+    bootTimeout: config.bootTimeout,
+    gracefulTimeout: config.gracefulTimeout,
+    maxRequests: config.maxRequests,
+    maxRequestsJitter: config.maxRequestsJitter,
+    nodeArgs: config.nodeArg,
+    cwd: process.cwd(),
+    env: { ...env },
+  });
+  sup.on('event', (e) => logger.event(e));
+  sup.on('output', (o) => logger.output(o));
+  process.title = `gsup: ${config.name} ${appArg}`;
+
+  try {
+    await sup.start();
+  } catch (err) {
+    if (err instanceof BindError) {
+      process.stderr.write(`gsup: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+  logger.line(
+    'info',
+    `gsup ${sup.snapshot().versions.gsup} (pid ${process.pid}) serving ${appArg} with ${config.workers} workers`,
+  );
+
+  // The signal front door, as Gunicorn users know it.
+  process.on('SIGHUP', () => void sup.reload());
+  process.on('SIGTTIN', () => sup.scale({ by: 1 }));
+  process.on('SIGTTOU', () => sup.scale({ by: -1 }));
+  process.on('SIGTERM', () => void sup.stop());
+  process.on('SIGINT', () => void sup.stop({ quick: true }));
+  process.on('SIGQUIT', () => void sup.stop({ quick: true }));
+  process.on('SIGUSR1', () => logger.reopen());
+
+  const code = await sup.done;
+  await logger.flush();
+  return code;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`gsup: ${message}\n`);
+  return EXIT_USAGE;
+}

@@ -1,0 +1,181 @@
+// Every setting, defined exactly once: its name, type, default, flag, environment variable and
+// one-line doc. Parsing, validation and the help text are all derived from this list.
+
+import { availableParallelism } from 'node:os';
+
+export interface Config {
+  workers: number;
+  bind: string[];
+  backlog: number;
+  timeout: number;
+  gracefulTimeout: number;
+  bootTimeout: number;
+  maxRequests: number;
+  maxRequestsJitter: number;
+  maxWorkers: number;
+  nodeArg: string[];
+  tui: boolean;
+  logFile: string | null;
+  name: string;
+}
+
+export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag';
+type Env = Record<string, string | undefined>;
+
+export interface Setting {
+  key: keyof Config;
+  /** The long flag, without the dashes. */
+  flag: string;
+  short?: string;
+  type: SettingType;
+  /** Shown in help, e.g. `N`, `ADDRESS`, `SECONDS`. */
+  metavar?: string;
+  min?: number;
+  max?: number;
+  doc: string;
+  /** The default, which may read the environment (WEB_CONCURRENCY, PORT). */
+  default: (env: Env) => Config[keyof Config];
+  /** How the default reads in help. */
+  defaultDoc: string;
+}
+
+export const SETTINGS: Setting[] = [
+  {
+    key: 'workers',
+    flag: 'workers',
+    short: 'w',
+    type: 'int',
+    metavar: 'N',
+    min: 1,
+    max: 1024,
+    doc: 'number of worker processes',
+    default: (env) => {
+      const n = Number(env.WEB_CONCURRENCY);
+      return Number.isInteger(n) && n >= 1 ? n : availableParallelism();
+    },
+    defaultDoc: '$WEB_CONCURRENCY, else the number of CPUs',
+  },
+  {
+    key: 'bind',
+    flag: 'bind',
+    short: 'b',
+    type: 'list',
+    metavar: 'ADDRESS',
+    doc: 'where to listen: HOST:PORT, :PORT, [::1]:PORT, unix:/PATH or fd://N (repeatable)',
+    default: (env) => (env.PORT ? [`0.0.0.0:${env.PORT}`] : ['127.0.0.1:8000']),
+    defaultDoc: '127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set',
+  },
+  {
+    key: 'backlog',
+    flag: 'backlog',
+    type: 'int',
+    metavar: 'N',
+    min: 1,
+    max: 65535,
+    doc: 'the listen queue length',
+    default: () => 2048,
+    defaultDoc: '2048',
+  },
+  {
+    key: 'timeout',
+    flag: 'timeout',
+    short: 't',
+    type: 'seconds',
+    metavar: 'SECONDS',
+    min: 0,
+    max: 86400,
+    doc: 'kill a worker silent for this long (its stack is logged); 0 disables',
+    default: () => 30,
+    defaultDoc: '30',
+  },
+  {
+    key: 'gracefulTimeout',
+    flag: 'graceful-timeout',
+    type: 'seconds',
+    metavar: 'SECONDS',
+    min: 0,
+    max: 86400,
+    doc: 'how long a draining worker may finish its requests before SIGKILL',
+    default: () => 30,
+    defaultDoc: '30',
+  },
+  {
+    key: 'bootTimeout',
+    flag: 'boot-timeout',
+    type: 'seconds',
+    metavar: 'SECONDS',
+    min: 0.1,
+    max: 86400,
+    doc: 'how long a new worker may take to load the app and listen',
+    default: () => 30,
+    defaultDoc: '30',
+  },
+  {
+    key: 'maxRequests',
+    flag: 'max-requests',
+    type: 'int',
+    metavar: 'N',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    doc: 'recycle a worker after this many requests; 0 disables',
+    default: () => 0,
+    defaultDoc: '0',
+  },
+  {
+    key: 'maxRequestsJitter',
+    flag: 'max-requests-jitter',
+    type: 'int',
+    metavar: 'N',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    doc: 'add a random 0..N to max-requests per worker, so they do not recycle together',
+    default: () => 0,
+    defaultDoc: '0',
+  },
+  {
+    key: 'maxWorkers',
+    flag: 'max-workers',
+    type: 'int',
+    metavar: 'N',
+    min: 1,
+    max: 1024,
+    doc: 'ceiling for scaling up (TTIN, the + key)',
+    default: () => 64,
+    defaultDoc: '64, or workers if higher',
+  },
+  {
+    key: 'nodeArg',
+    flag: 'node-arg',
+    type: 'list',
+    metavar: 'FLAG',
+    doc: "a flag for the workers' node, e.g. --max-old-space-size=512 (repeatable)",
+    default: () => [],
+    defaultDoc: 'none',
+  },
+  {
+    key: 'tui',
+    flag: 'no-tui',
+    type: 'flag',
+    doc: 'log lines instead of the dashboard, even in a terminal',
+    default: () => true,
+    defaultDoc: 'dashboard when stdout is a terminal',
+  },
+  {
+    key: 'logFile',
+    flag: 'log-file',
+    type: 'string',
+    metavar: 'PATH',
+    doc: 'append the log to this file instead of stdout (reopened on SIGUSR1)',
+    default: () => null,
+    defaultDoc: 'stdout',
+  },
+  {
+    key: 'name',
+    flag: 'name',
+    type: 'string',
+    metavar: 'NAME',
+    doc: 'name of this instance, shown in the process title and the log',
+    default: () => 'default',
+    defaultDoc: 'default',
+  },
+];

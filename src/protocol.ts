@@ -1,0 +1,111 @@
+// The typed messages between the supervisor and its workers (JSON over the IPC channel, fd 3).
+// Both sides import this file; everything a worker sends is checked by `parseWorkerMessage`
+// because a worker runs user code that may write garbage to the channel.
+
+import type { SparseHistogram } from './histogram.js';
+
+/** Counters a worker reports in every heartbeat. Totals are cumulative; `latency` is per interval. */
+export interface WorkerStats {
+  /** Requests started since the worker booted. */
+  requests: number;
+  /** Requests started and not yet answered. */
+  inFlight: number;
+  /** Finished responses per status class: index 0 is 1xx ... index 4 is 5xx. */
+  status: [number, number, number, number, number];
+  /** Latencies of the responses finished since the previous heartbeat. */
+  latency: SparseHistogram;
+  /** Event-loop delay over the interval, in milliseconds. */
+  lagMs: { mean: number; max: number };
+  /** Resident set size and V8 heap as the worker sees them, in bytes. */
+  rss: number;
+  heapUsed: number;
+}
+
+/** What a worker says to the supervisor. */
+export type WorkerMessage =
+  | { t: 'ready'; listening: string[] }
+  | { t: 'hb'; stats: WorkerStats }
+  | { t: 'boot-error'; message: string; where: string | null }
+  | { t: 'recycle'; requests: number }
+  | { t: 'warn'; message: string };
+
+/** What the supervisor says to a worker. Signals carry the rest (TERM drains, QUIT quits). */
+export type SupervisorMessage = { t: 'drain' };
+
+/** The settings a worker runtime reads from the GSUP_WORKER environment variable. */
+export interface WorkerConfig {
+  /** The app spec as given by the user, e.g. `app.js:create()`. */
+  app: string;
+  /** Directory the app spec is resolved against. */
+  cwd: string;
+  /** Inherited listening sockets: the fd numbers in the worker, one per bind. */
+  fds: number[];
+  backlog: number;
+  heartbeatMs: number;
+  /** Recycle after this many requests; 0 means never. Jitter is already added. */
+  maxRequests: number;
+  /** Milliseconds an idle keep-alive connection is given to send its next request while draining. */
+  drainIdleMs: number;
+}
+
+const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
+function isStats(v: unknown): v is WorkerStats {
+  if (!isObj(v)) return false;
+  const lag = v.lagMs;
+  return (
+    isNum(v.requests) &&
+    isNum(v.inFlight) &&
+    Array.isArray(v.status) &&
+    v.status.length === 5 &&
+    v.status.every(isNum) &&
+    Array.isArray(v.latency) &&
+    v.latency.every((p) => Array.isArray(p) && p.length === 2 && isNum(p[0]) && isNum(p[1])) &&
+    isObj(lag) &&
+    isNum(lag.mean) &&
+    isNum(lag.max) &&
+    isNum(v.rss) &&
+    isNum(v.heapUsed)
+  );
+}
+
+/** Checks a raw IPC message; returns the typed message or a one-line description of what is wrong. */
+export function parseWorkerMessage(raw: unknown): WorkerMessage | string {
+  if (!isObj(raw) || typeof raw.t !== 'string') {
+    return `not a gsup message: ${describe(raw)}`;
+  }
+  switch (raw.t) {
+    case 'ready':
+      if (Array.isArray(raw.listening) && raw.listening.every((s) => typeof s === 'string')) {
+        return { t: 'ready', listening: raw.listening as string[] };
+      }
+      break;
+    case 'hb':
+      if (isStats(raw.stats)) return { t: 'hb', stats: raw.stats };
+      break;
+    case 'boot-error':
+      if (typeof raw.message === 'string') {
+        const where = typeof raw.where === 'string' ? raw.where : null;
+        return { t: 'boot-error', message: raw.message, where };
+      }
+      break;
+    case 'recycle':
+      if (isNum(raw.requests)) return { t: 'recycle', requests: raw.requests };
+      break;
+    case 'warn':
+      if (typeof raw.message === 'string') return { t: 'warn', message: raw.message };
+      break;
+  }
+  return `malformed '${raw.t.slice(0, 40)}' message: ${describe(raw)}`;
+}
+
+function describe(v: unknown): string {
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = String(v);
+  }
+  return s.length > 120 ? `${s.slice(0, 120)}…` : s;
+}

@@ -1,0 +1,174 @@
+// Runs in the supervisor: makes the listening sockets. The supervisor binds each one once and
+// never listens or accepts on it; workers inherit the fd and accept straight from the kernel
+// queue. Keeping our fd open for life keeps the queue alive while workers die and are replaced.
+
+import { lookup } from 'node:dns/promises';
+import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { getSystemErrorName } from 'node:util';
+
+export type BindSpec =
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'unix'; path: string }
+  | { kind: 'fd'; fd: number };
+
+/** A bound socket the supervisor holds open for its whole life. */
+export interface Listener {
+  spec: BindSpec;
+  /** The supervisor's fd for the socket; passed down to every worker. */
+  fd: number;
+  /** Where it really is, e.g. `http://127.0.0.1:43121` or `unix:/run/app.sock`. */
+  url: string;
+  /** The port the OS gave (TCP only): the real one when asked for port 0. */
+  port: number | null;
+  close(): void;
+}
+
+/** A socket that could not be made, with a one-line message naming the address and the fix. */
+export class BindError extends Error {}
+
+/** Parses `HOST:PORT`, `:PORT`, `[::1]:PORT`, `unix:/path` or `fd://N`, or returns an error line. */
+export function parseBind(value: string): BindSpec | string {
+  const expected = `bind: expected HOST:PORT, :PORT, [IPv6]:PORT, unix:/PATH or fd://N, got ${JSON.stringify(value)}`;
+  if (value.startsWith('unix:')) {
+    const path = value.slice(5);
+    return path.startsWith('/') || path.startsWith('.') ? { kind: 'unix', path } : expected;
+  }
+  if (value.startsWith('fd://')) {
+    const fd = Number(value.slice(5));
+    return Number.isInteger(fd) && fd >= 0 && value.slice(5) !== '' ? { kind: 'fd', fd } : expected;
+  }
+  const m = /^(?:\[(?<v6>[0-9A-Fa-f:.]+)\]|(?<host>[^:[\]\s]*)):(?<port>\d{1,5})$/.exec(value);
+  if (!m?.groups) return expected;
+  const port = Number(m.groups.port);
+  if (port > 65535) return `bind: port must be 0 to 65535, got ${port} in ${JSON.stringify(value)}`;
+  const host = m.groups.v6 ?? (m.groups.host || '0.0.0.0');
+  return { kind: 'tcp', host, port };
+}
+
+/** Describes a bind spec the way a user wrote it. */
+export function formatBind(spec: BindSpec): string {
+  if (spec.kind === 'unix') return `unix:${spec.path}`;
+  if (spec.kind === 'fd') return `fd://${spec.fd}`;
+  return net.isIPv6(spec.host) ? `[${spec.host}]:${spec.port}` : `${spec.host}:${spec.port}`;
+}
+
+interface RawHandle {
+  fd: number;
+  close(): void;
+  getsockname?(out: Record<string, unknown>): number;
+}
+type CreateServerHandle = (
+  address: string | null,
+  port: number,
+  addressType: number,
+  fd?: number,
+) => RawHandle | number;
+// Node's own bind-without-listen: what the cluster module uses for its shared handles.
+const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })
+  ._createServerHandle;
+
+function errnoText(err: number): string {
+  const name = getSystemErrorName(err);
+  const hints: Record<string, string> = {
+    EADDRINUSE: 'address already in use; stop whatever listens there or pick another with -b',
+    EACCES: 'permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE',
+    EADDRNOTAVAIL: 'address not available on this machine; check the host part of -b',
+  };
+  return `${hints[name] ?? 'cannot bind'} (${name})`;
+}
+
+/** Binds (without listening) the socket described by spec. Throws BindError. */
+export async function openListener(spec: BindSpec): Promise<Listener> {
+  if (spec.kind === 'fd') return adoptFd(spec);
+  if (spec.kind === 'unix') return bindUnix(spec);
+  let address = spec.host;
+  if (net.isIP(address) === 0) {
+    try {
+      address = (await lookup(spec.host)).address;
+    } catch {
+      throw new BindError(
+        `cannot bind ${formatBind(spec)}: unknown host ${JSON.stringify(spec.host)}`,
+      );
+    }
+  }
+  const family = net.isIPv6(address) ? 6 : 4;
+  const handle = createServerHandle(address, spec.port, family);
+  if (typeof handle === 'number') {
+    throw new BindError(`cannot bind ${formatBind(spec)}: ${errnoText(handle)}`);
+  }
+  const out: Record<string, unknown> = {};
+  handle.getsockname?.(out);
+  const port = typeof out.port === 'number' ? out.port : spec.port;
+  const shown = family === 6 ? `[${address}]` : address;
+  return { spec, fd: handle.fd, url: `http://${shown}:${port}`, port, close: () => handle.close() };
+}
+
+async function bindUnix(spec: { kind: 'unix'; path: string }): Promise<Listener> {
+  const where = `unix:${spec.path}`;
+  let stat: ReturnType<typeof lstatSync> | undefined;
+  try {
+    stat = lstatSync(spec.path);
+  } catch {
+    stat = undefined;
+  }
+  if (stat && !stat.isSocket()) {
+    throw new BindError(
+      `cannot bind ${where}: the path exists and is not a socket; remove it or choose another path`,
+    );
+  }
+  if (stat) {
+    if (await isAlive(spec.path)) {
+      throw new BindError(`cannot bind ${where}: another server is accepting on it (EADDRINUSE)`);
+    }
+    unlinkSync(spec.path); // a stale socket left by a dead process
+  }
+  const handle = createServerHandle(spec.path, -1, -1);
+  if (typeof handle === 'number') throw new BindError(`cannot bind ${where}: ${errnoText(handle)}`);
+  return {
+    spec,
+    fd: handle.fd,
+    url: where,
+    port: null,
+    close: () => {
+      handle.close();
+      try {
+        unlinkSync(spec.path);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+function isAlive(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function adoptFd(spec: { kind: 'fd'; fd: number }): Listener {
+  const where = `fd://${spec.fd}`;
+  try {
+    if (!fstatSync(spec.fd).isSocket())
+      throw new BindError(`cannot use ${where}: it is not a socket`);
+  } catch (err) {
+    if (err instanceof BindError) throw err;
+    throw new BindError(`cannot use ${where}: no such open file descriptor`);
+  }
+  const handle = createServerHandle(null, -1, -1, spec.fd);
+  if (typeof handle === 'number') throw new BindError(`cannot use ${where}: ${errnoText(handle)}`);
+  const out: Record<string, unknown> = {};
+  handle.getsockname?.(out);
+  const port = typeof out.port === 'number' ? out.port : null;
+  const host = typeof out.address === 'string' ? out.address : null;
+  const url =
+    host && port !== null ? `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}` : where;
+  // The fd belongs to whoever passed it (systemd, a parent); never close it behind their back.
+  return { spec, fd: spec.fd, url, port, close: () => {} };
+}

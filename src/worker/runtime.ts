@@ -1,0 +1,177 @@
+// The entry point of every worker process. It loads the user's app, listens on the sockets the
+// supervisor passed down (it never binds one itself), reports readiness and heartbeats, and
+// drains on SIGTERM. It must never listen for SIGINT: that would switch off --trace-sigint, which
+// is how a hung worker's stack reaches the log.
+
+import http from 'node:http';
+import { Server as NetServer, type Socket } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseAppSpec } from '../app-spec.js';
+import { WORKER_BOOT_ERROR } from '../exit-codes.js';
+import type { WorkerConfig, WorkerMessage } from '../protocol.js';
+import { AppLoadError, type LoadedApp, loadApp, oneLine } from './load-app.js';
+import { Traffic } from './traffic.js';
+
+/** How often a draining worker looks for idle connections to close. */
+const SWEEP_MS = 100;
+/** After the supervisor is gone, in-flight requests get this long before the worker exits. */
+const ORPHAN_GRACE_MS = 1000;
+
+function send(msg: WorkerMessage): void {
+  if (process.connected) process.send?.(msg);
+}
+
+/** Reports why the app cannot boot and exits once the message is on its way. */
+function bootFail(message: string, where: string | null): void {
+  const exit = () => process.exit(WORKER_BOOT_ERROR);
+  if (!process.connected || !process.send) {
+    exit();
+    return;
+  }
+  process.send({ t: 'boot-error', message, where } satisfies WorkerMessage, undefined, {}, exit);
+  setTimeout(exit, 1000).unref();
+}
+
+function readConfig(): WorkerConfig {
+  const raw = process.env.GSUP_WORKER;
+  if (!raw || !process.send) {
+    process.stderr.write('gsup: this is the worker runtime; start it with `gsup start APP`\n');
+    process.exit(WORKER_BOOT_ERROR);
+  }
+  delete process.env.GSUP_WORKER;
+  return JSON.parse(raw) as WorkerConfig;
+}
+
+/** One listening server per inherited fd, all feeding the app. */
+function buildServers(
+  app: LoadedApp,
+  count: number,
+): { http: http.Server[]; listeners: NetServer[] } {
+  if (app.kind === 'listener') {
+    const servers = Array.from({ length: count }, () => http.createServer(app.listener));
+    return { http: servers, listeners: servers };
+  }
+  // The app built its own server: extra sockets hand their connections to it.
+  const main = app.server;
+  const extra = Array.from(
+    { length: count - 1 },
+    () => new NetServer((socket: Socket) => main.emit('connection', socket)),
+  );
+  return { http: main instanceof http.Server ? [main] : [], listeners: [main, ...extra] };
+}
+
+function listenOn(server: NetServer, fd: number, backlog: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ fd, backlog }, () => {
+      server.off('error', onError);
+      const addr = server.address();
+      resolve(typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const cfg = readConfig();
+  let recycleAsked = false;
+  const traffic = new Traffic((total) => {
+    if (cfg.maxRequests > 0 && total >= cfg.maxRequests && !recycleAsked) {
+      recycleAsked = true;
+      send({ t: 'recycle', requests: total });
+    }
+  });
+
+  let listeners: NetServer[] = [];
+  let draining = false;
+  let sweeper: NodeJS.Timeout | undefined;
+
+  const stopAccepting = () => {
+    // net.Server's own close: http.Server.close() would also drop idle keep-alive connections at
+    // once, racing a client that is sending its next request on one of them.
+    for (const s of listeners) if (s.listening) NetServer.prototype.close.call(s);
+  };
+  const drain = () => {
+    if (draining) return;
+    draining = true;
+    traffic.startDraining();
+    stopAccepting();
+    sweeper = setInterval(() => {
+      if (traffic.sweepIdle(cfg.drainIdleMs) === 0 && traffic.inFlight === 0) process.exit(0);
+    }, SWEEP_MS);
+  };
+
+  process.on('SIGTERM', drain);
+  process.on('message', (m: unknown) => {
+    if ((m as { t?: unknown } | null)?.t === 'drain') drain();
+  });
+  // Quick stop: exit now. (Never SIGINT; see the top of this file.)
+  process.on('SIGQUIT', () => process.exit(0));
+  process.on('disconnect', () => {
+    // The supervisor is gone (even SIGKILLed): stop serving and free the port at once.
+    stopAccepting();
+    if (sweeper) clearInterval(sweeper);
+    const deadline = setTimeout(() => process.exit(0), ORPHAN_GRACE_MS);
+    deadline.unref();
+    const poll = setInterval(() => {
+      if (traffic.inFlight === 0) process.exit(0);
+    }, 50);
+    poll.unref();
+  });
+
+  const spec = parseAppSpec(cfg.app);
+  let app: LoadedApp;
+  try {
+    if (typeof spec === 'string') throw new AppLoadError(spec);
+    app = await loadApp(spec, cfg.cwd);
+  } catch (err) {
+    const e = err instanceof AppLoadError ? err : new AppLoadError(oneLine(err));
+    bootFail(e.message, e.where);
+    return;
+  }
+  if (process.listenerCount('SIGINT') > 0) {
+    send({
+      t: 'warn',
+      message:
+        'the app listens for SIGINT, which switches off --trace-sigint: a timeout kill cannot show where it was stuck',
+    });
+  }
+
+  const servers = buildServers(app, cfg.fds.length);
+  for (const s of servers.http) traffic.attach(s);
+  listeners = servers.listeners;
+  let addresses: string[];
+  try {
+    addresses = await Promise.all(
+      listeners.map((s, i) => listenOn(s, cfg.fds[i] ?? -1, cfg.backlog)),
+    );
+  } catch (err) {
+    bootFail(`listen failed: ${oneLine(err)}`, null);
+    return;
+  }
+  send({ t: 'ready', listening: addresses });
+
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  setInterval(() => {
+    send({
+      t: 'hb',
+      stats: {
+        requests: traffic.requests,
+        inFlight: traffic.inFlight,
+        status: traffic.status,
+        latency: traffic.takeLatency(),
+        lagMs: { mean: nsToMs(lag.mean), max: nsToMs(lag.max) },
+        rss: process.memoryUsage.rss(),
+        heapUsed: process.memoryUsage().heapUsed,
+      },
+    });
+    lag.reset();
+  }, cfg.heartbeatMs).unref();
+}
+
+function nsToMs(ns: number): number {
+  return Number.isFinite(ns) ? Math.round(ns / 1e4) / 100 : 0;
+}
+
+main().catch((err) => bootFail(`gsup worker failed: ${oneLine(err)}`, null));
