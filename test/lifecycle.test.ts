@@ -1,0 +1,130 @@
+// Signals, reloads, scaling, hangs and crashes against a real gsup under real load.
+import test from 'ava';
+import { get, gsup, isAlive, killQuietly, load, until } from './helpers.js';
+
+test('HUP under keep-alive load fails zero requests and replaces every pid', async (t) => {
+  const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  const before = g.readyPids();
+  const traffic = load(`${url}/slow?ms=2`, 8);
+  await until('some requests were answered', () => traffic.ok() > 50);
+  g.child.kill('SIGHUP');
+  await g.waitFor(/reload done/);
+  const atReload = traffic.ok();
+  await until('requests flow after the reload', () => traffic.ok() > atReload + 50);
+  const result = await traffic.stop();
+  t.deepEqual(result.errors.slice(0, 5), []);
+  t.is(result.failed, 0);
+  t.true(result.ok > 100);
+  const after = g.readyPids();
+  t.is(after.length, 2);
+  for (const pid of before) {
+    t.false(after.includes(pid), `old pid ${pid} still ready`);
+    await until(`old worker ${pid} is gone`, () => !isAlive(pid));
+  }
+  g.child.kill('SIGTERM');
+  t.is(await g.exited, 0);
+});
+
+test('TTIN and TTOU change the live worker count; never below 1', async (t) => {
+  const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
+  await g.url();
+  await g.waitFor(/all 1 workers ready/);
+  g.child.kill('SIGTTIN');
+  await g.waitFor(/scaling from 1 to 2 workers/);
+  await until('2 workers are ready', () => g.readyPids().length === 2);
+  const oldest = g.readyPids()[0];
+  g.child.kill('SIGTTOU');
+  await g.waitFor(/scaling from 2 to 1 workers/);
+  // TTOU retires the oldest worker.
+  await g.waitFor(new RegExp(`worker \\d+ \\(pid ${oldest}\\) exited \\(code 0\\) after draining`));
+  t.is(g.readyPids().length, 1);
+  g.child.kill('SIGTTOU');
+  await g.waitFor(/cannot scale to 0: the pool never goes below 1/);
+  t.is(g.readyPids().length, 1);
+  g.child.kill('SIGTERM');
+  t.is(await g.exited, 0);
+});
+
+test('a worker that crashes is replaced', async (t) => {
+  const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  const [victim] = g.readyPids();
+  killQuietly(victim ?? -1, 'SIGKILL');
+  await g.waitFor(
+    new RegExp(`pid ${victim}\\) exited unexpectedly \\(signal SIGKILL\\); replacing it`),
+  );
+  await until('the pool is back to 2 ready workers', () => g.readyPids().length === 2);
+  t.false(g.readyPids().includes(victim ?? -1));
+  t.is((await get(url)).status, 200);
+  g.child.kill('SIGTERM');
+  t.is(await g.exited, 0);
+});
+
+test('a hung worker is killed after the timeout and the log names the stuck function', async (t) => {
+  const g = gsup(t, ['start', 'hang.js', '-w', '2', '-t', '1', '-b', '127.0.0.1:0', '--no-tui']);
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  // The spinning request never gets an answer; the worker dies under it.
+  get(`${url}/spin`).catch(() => undefined);
+  await g.waitFor(/WORKER TIMEOUT: worker \d+ \(pid \d+\) sent no heartbeat/);
+  await g.waitFor(/killed after timeout .*stuck at .*stuckInABusyLoop/);
+  await until('the pool is back to 2 ready workers', () => g.readyPids().length === 2);
+  t.is((await get(url)).status, 200);
+  g.child.kill('SIGTERM');
+  t.is(await g.exited, 0);
+});
+
+test('a reload to code that throws at import rolls back and keeps serving', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(`${tmpdir()}/gsup-reload-`);
+  writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
+  const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  const before = g.readyPids();
+  writeFileSync(`${dir}/app.js`, "throw new Error('broken deploy');\n");
+  g.child.kill('SIGHUP');
+  await g.waitFor(/reload rolled back: the new code failed to boot: .*broken deploy/);
+  t.deepEqual(g.readyPids().sort(), before.sort());
+  t.is((await get(url)).body, 'v1\n');
+
+  writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v2\\n');\n");
+  g.child.kill('SIGHUP');
+  await g.waitFor(/reload done/);
+  t.is((await get(url)).body, 'v2\n');
+  g.child.kill('SIGTERM');
+  t.is(await g.exited, 0);
+});
+
+test('kill -9 of the supervisor leaves no worker serving and frees the port', async (t) => {
+  const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  const pids = g.readyPids();
+  g.child.kill('SIGKILL');
+  for (const pid of pids) await until(`worker ${pid} exits`, () => !isAlive(pid));
+  const port = Number(new URL(url).port);
+  const net = await import('node:net');
+  const free = await new Promise<boolean>((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+  t.true(free, `port ${port} is still taken`);
+});
+
+test('a slow request in flight during TERM completes with 200', async (t) => {
+  const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
+  const url = await g.url();
+  await g.waitFor(/all 1 workers ready/);
+  const slow = get(`${url}/slow?ms=1500&log=1`);
+  await g.waitFor(/got \/slow\?ms=1500&log=1/);
+  g.child.kill('SIGTERM');
+  const r = await slow;
+  t.is(r.status, 200);
+  t.is(await g.exited, 0);
+});
