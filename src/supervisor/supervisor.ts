@@ -588,9 +588,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         info.restarts++;
       }
       this.log('error', 'timeout', `${who} killed after timeout (${how}); ${where}`, w, frames);
-    } else if (was === 'draining' && !bootFailed) {
-      info.lastExit = code === 0 ? 'drained' : how;
-      this.log(code === 0 ? 'info' : 'warn', 'exit', `${who} exited (${how}) after draining`, w);
+    } else if (was === 'draining') {
+      info.lastExit = code === 0 ? (w.quitting ? 'quit' : 'drained') : how;
+      const after = w.quitting ? 'on quick stop' : 'after draining';
+      this.log(code === 0 ? 'info' : 'warn', 'exit', `${who} exited (${how}) ${after}`, w);
     } else if (bootFailed) {
       info.lastExit = 'boot failed';
     } else {
@@ -663,6 +664,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private quit(w: WorkerRecord): void {
     if (!w.live) return;
     w.moveTo('draining');
+    w.quitting = true;
     this.signal(w, 'SIGQUIT');
     w.killAt = Math.min(w.killAt ?? Number.POSITIVE_INFINITY, Date.now() + QUICK_STOP_GRACE_MS);
   }
@@ -738,7 +740,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.reloadRun = null;
     if (!this.stopMode) this.state = 'running';
     this.log(ok ? 'info' : 'error', 'reload', message);
-    for (const resolve of run.waiters) resolve({ ok, message });
+    const result: ReloadResult = { ok, message };
+    for (const resolve of run.waiters) resolve(result);
     const queued = this.reloadQueued;
     this.reloadQueued = null;
     if (queued) {

@@ -30,6 +30,8 @@ export class WorkerRecord {
   /** Set when this worker is to be replaced; it keeps serving until its successor is ready. */
   replacing: 'reload' | 'recycle' | null = null;
   timedOut = false;
+  /** Told to exit now (quick stop), rather than to drain. */
+  quitting = false;
   stuckStack: string[] | null = null;
   /** Collecting the stack Node prints on SIGINT (--trace-sigint). */
   collectingStack = false;

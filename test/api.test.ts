@@ -1,0 +1,140 @@
+// The programmatic API the CLI is built on: import { Supervisor } from 'gsup'.
+import test from 'ava';
+import { Supervisor, type SupervisorOptions } from '../dist/index.js';
+import { FIXTURES, get, until } from './helpers.js';
+
+function options(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
+  return {
+    app: 'slow.js',
+    binds: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
+    workers: 2,
+    maxWorkers: 8,
+    backlog: 511,
+    timeout: 5,
+    bootTimeout: 20,
+    gracefulTimeout: 10,
+    maxRequests: 0,
+    maxRequestsJitter: 0,
+    nodeArgs: [],
+    cwd: FIXTURES,
+    env: { ...process.env },
+    ...over,
+  };
+}
+
+function started(t: import('ava').ExecutionContext, sup: Supervisor): void {
+  t.teardown(async () => {
+    await sup.stop({ quick: true });
+  });
+}
+
+test('per-worker request counts add up to the requests sent', async (t) => {
+  const sup = new Supervisor(options({ workers: 3 }));
+  started(t, sup);
+  await sup.start();
+  const url = sup.urls[0] ?? '';
+  await until('3 workers are ready', () => sup.snapshot().ready === 3);
+  const sent = 90;
+  const replies = await Promise.all(Array.from({ length: sent }, () => get(`${url}/slow?ms=20`)));
+  t.true(replies.every((r) => r.status === 200));
+  // Counters travel in heartbeats (every 1 s at most): wait for them to arrive.
+  await until('heartbeats report every request', () => sup.snapshot().totals.requests === sent);
+  const snap = sup.snapshot();
+  const perWorker = snap.workers.map((w) => w.requests);
+  t.is(
+    perWorker.reduce((a, b) => a + b, 0),
+    sent,
+  );
+  t.is(snap.totals.status[1], sent, '2xx count');
+  t.true(perWorker.filter((n) => n > 0).length >= 2, `split: ${perWorker.join(', ')}`);
+  for (const w of snap.workers) {
+    t.is(w.state, 'ready');
+    t.true(w.pid > 0);
+    t.not(w.heartbeatAgeMs, null);
+    if (w.requests > 0) t.true((w.p99Ms ?? 0) >= 10, `p99 ${w.p99Ms} ms for 20 ms responses`);
+  }
+});
+
+test('scale, recycle and kill through the API; the snapshot follows', async (t) => {
+  const sup = new Supervisor(options({ workers: 1 }));
+  started(t, sup);
+  await sup.start();
+  await until('1 worker ready', () => sup.snapshot().ready === 1);
+  t.is(sup.scale(3), 3);
+  await until('3 workers ready', () => sup.snapshot().ready === 3);
+  t.is(sup.scale({ by: 100 }), 8, 'capped at maxWorkers');
+  t.is(sup.scale(2), 2);
+  await until('2 workers live', () => sup.snapshot().live === 2);
+
+  const victim = sup.snapshot().workers[0]?.pid ?? -1;
+  t.true(sup.recycle(victim));
+  await until('the recycled worker is gone and 2 are ready', () => {
+    const s = sup.snapshot();
+    return !s.workers.some((w) => w.pid === victim) && s.ready === 2;
+  });
+
+  const killed = sup.snapshot().workers[0]?.pid ?? -1;
+  t.true(sup.kill(killed));
+  await until('the killed worker is replaced', () => {
+    const s = sup.snapshot();
+    return !s.workers.some((w) => w.pid === killed) && s.ready === 2;
+  });
+  t.is(sup.snapshot().totals.restarts, 1);
+  t.false(sup.kill(999999999), 'no such worker');
+});
+
+test('reload() resolves when done; concurrent reloads are coalesced into one more', async (t) => {
+  const sup = new Supervisor(options({ workers: 2 }));
+  started(t, sup);
+  await sup.start();
+  await until('2 workers ready', () => sup.snapshot().ready === 2);
+  const first = sup.reload();
+  const second = sup.reload();
+  const third = sup.reload();
+  const [a, b, c] = await Promise.all([first, second, third]);
+  t.true(a.ok, a.message);
+  t.true(b.ok, b.message);
+  t.is(b, c, 'the second and third share one run');
+  t.is(sup.snapshot().totals.reloads, 2);
+  t.is(sup.snapshot().ready, 2);
+});
+
+test('max-requests recycles a worker, its replacement ready first', async (t) => {
+  const sup = new Supervisor(options({ workers: 1, maxRequests: 20, maxRequestsJitter: 5 }));
+  started(t, sup);
+  await sup.start();
+  const url = sup.urls[0] ?? '';
+  await until('1 worker ready', () => sup.snapshot().ready === 1);
+  const first = sup.snapshot().workers[0]?.pid;
+  for (let i = 0; i < 30; i++) t.is((await get(url)).status, 200);
+  await until('the first worker was replaced', () => {
+    const s = sup.snapshot();
+    return s.ready === 1 && s.workers.every((w) => w.pid !== first);
+  });
+  const events = sup.snapshot().events.map((e) => e.message);
+  const recycled = events.findIndex((m) =>
+    m.includes(`recycling worker 1 (pid ${first}): reached max-requests`),
+  );
+  const drained = events.findIndex((m) => m.includes(`draining worker 1 (pid ${first})`));
+  const readyAgain = events.findIndex((m, i) => i > recycled && / ready in /.test(m));
+  t.true(recycled >= 0 && readyAgain > recycled && drained > readyAgain, events.join('\n'));
+});
+
+test('garbage on the IPC channel is reported, never crashes the supervisor', async (t) => {
+  const sup = new Supervisor(options({ app: 'garbage-ipc.js', workers: 1 }));
+  started(t, sup);
+  await sup.start();
+  const url = sup.urls[0] ?? '';
+  await until('1 worker ready', () => sup.snapshot().ready === 1);
+  for (let i = 0; i < 10; i++) t.is((await get(url)).status, 200);
+  await until('the bad messages are logged', () =>
+    sup.snapshot().events.some((e) => e.message.includes('ignored silently')),
+  );
+  const warnings = sup
+    .snapshot()
+    .events.filter(
+      (e) => e.message.includes('sent malformed') || e.message.includes('not a gsup message'),
+    );
+  t.is(warnings.length, 3, 'logged a few times, then quiet');
+  t.is(sup.snapshot().ready, 1);
+});
