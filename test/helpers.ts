@@ -62,16 +62,14 @@ export function gsup(
   };
   child.stdout?.on('data', onData('out'));
   child.stderr?.on('data', onData('err'));
+  let exitedYet = false;
   const exited = new Promise<number | string>((resolve) => {
     child.once('close', (code, signal) => {
       for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);
+      exitedYet = true;
       resolve(code ?? signal ?? -1);
       for (const w of waiters.splice(0)) w();
     });
-  });
-  let exitedYet = false;
-  void exited.then(() => {
-    exitedYet = true;
   });
 
   const allPids = () => {

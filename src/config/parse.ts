@@ -41,7 +41,7 @@ export function parseStart(argv: string[], env: Record<string, string | undefine
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: joinDashValues(argv),
       options: optionsFor(SETTINGS),
       allowPositionals: true,
       strict: true,
@@ -78,6 +78,23 @@ export function parseStart(argv: string[], env: Record<string, string | undefine
     );
   }
   return { config: c, sources, positionals: parsed.positionals, help: parsed.values.help === true };
+}
+
+/** Settings whose values are themselves flags (`--node-arg --no-warnings`). */
+const DASH_VALUED = new Set(SETTINGS.filter((s) => s.key === 'nodeArg').map((s) => `--${s.flag}`));
+
+/** Rewrites `--node-arg --flag` as `--node-arg=--flag`, which parseArgs would call ambiguous. */
+function joinDashValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] ?? '';
+    const next = argv[i + 1];
+    if (DASH_VALUED.has(a) && next?.startsWith('-')) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function checkValue(
@@ -125,7 +142,9 @@ function explainParseError(err: unknown): string {
   if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
     const opt = /--([a-z-]+)/.exec(msg)?.[1];
     if (opt && msg.includes('argument missing')) return `${opt}: missing a value after --${opt}`;
-    if (opt) return `${opt}: does not take a value (${msg})`;
+    if (opt && msg.includes('ambiguous'))
+      return `${opt}: the value starts with a dash; write --${opt}=VALUE`;
+    if (opt) return `${opt}: does not take a value`;
   }
   return msg;
 }
