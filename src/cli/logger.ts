@@ -21,6 +21,8 @@ export class Logger {
     stdout: NodeJS.WriteStream = process.stdout,
   ) {
     this.out = stdout;
+    // `gsup start | head` closes our stdout: losing the log must not take the pool down.
+    stdout.on('error', () => undefined);
     if (logFile) this.out = this.file = this.openFile(logFile);
     this.color = !logFile && stdout.isTTY === true;
   }

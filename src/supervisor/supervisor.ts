@@ -77,6 +77,8 @@ interface SupervisorEvents {
 
 /** How often the supervisor looks at its workers. */
 const TICK_MS = 100;
+/** A gap this long between ticks means the supervisor itself was stalled. */
+const STALL_MS = 1000;
 /** How often CPU and RSS are read (pidusage). */
 const USAGE_MS = 1000;
 /** After SIGINT on a timeout, how long Node gets to print the stuck stack before SIGKILL. */
@@ -123,6 +125,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private polling = false;
+  private lastTick = Date.now();
   private managing = false;
   private stopMode: 'graceful' | 'quick' | null = null;
   private resolveDone!: (code: number) => void;
@@ -317,7 +320,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- the periodic step ------------------------------------------------------------------
 
   private tick(): void {
-    this.murderWorkers();
+    const now = Date.now();
+    // If the supervisor itself was stalled (a blocking log write, a suspended process), the
+    // heartbeats that arrived meanwhile are still queued behind this timer: judge no worker on
+    // stale data. The next tick, a moment later, sees them.
+    const stalled = now - this.lastTick > STALL_MS;
+    this.lastTick = now;
+    if (!stalled) this.murderWorkers();
     this.manage();
   }
 
@@ -796,11 +805,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private workerSnapshot(w: WorkerRecord, now: number): WorkerSnapshot {
     const info = this.slotInfo(w.slot);
-    const label = w.timedOut
-      ? 'timed out'
-      : w.replacing && w.state === 'ready'
-        ? 'replacing'
-        : w.state;
+    let label: string = w.state;
+    if (w.timedOut) label = 'timed out';
+    else if (w.replacing && w.state === 'ready') label = 'replacing';
+    else if (w.state === 'booting' && info.failures > 0) label = 'flapping';
     return {
       id: w.id,
       slot: w.slot,
