@@ -1,4 +1,5 @@
 // Signals, reloads, scaling, hangs and crashes against a real gsup under real load.
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { get, gsup, isAlive, killQuietly, load, until } from './helpers.js';
 
@@ -127,4 +128,25 @@ test('a slow request in flight during TERM completes with 200', async (t) => {
   const r = await slow;
   t.is(r.status, 200);
   t.is(await g.exited, 0);
+});
+
+test('kill -9 of the supervisor also ends a worker whose event loop is blocked', async (t) => {
+  const g = gsup(t, ['start', 'hang.js', '-w', '2', '-t', '0', '-b', '127.0.0.1:0', '--no-tui']);
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  const pids = g.readyPids();
+  // Block one worker's event loop: it can no longer notice the IPC channel closing.
+  get(`${url}/spin`).catch(() => undefined);
+  await until('one worker is spinning', () =>
+    pids.some((pid) => {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return stat[0] === 'R' || Number(stat[11]) > 50; // running, or utime over 0.5 s
+    }),
+  );
+  g.child.kill('SIGKILL');
+  for (const pid of pids) await until(`worker ${pid} exits`, () => !isAlive(pid));
+  t.deepEqual(
+    pids.filter((pid) => isAlive(pid)),
+    [],
+  );
 });

@@ -4,7 +4,7 @@
 // `tick`, which reads top to bottom: murder hung workers, then manage the pool toward its target.
 
 import { EventEmitter } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pidusage from 'pidusage';
@@ -93,6 +93,13 @@ const BOOT_FAILURES_BEFORE_GIVING_UP = 3;
 const EVENTS_KEPT = 200;
 /** Bad IPC messages logged per worker before going quiet about it. */
 const BAD_MESSAGES_LOGGED = 3;
+
+/**
+ * util-linux's setpriv sets the parent-death signal and execs node (same pid), so a worker dies
+ * with the supervisor even when its event loop is blocked and it cannot see the IPC channel
+ * close. Without it (not Linux, not installed) the IPC disconnect is the only guard.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
 const RUNTIME = fileURLToPath(new URL('../worker/runtime.js', import.meta.url));
 const VERSION = (
@@ -462,7 +469,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     env.GSUP_WORKER = JSON.stringify(config);
     env.GSUP_SLOT = String(slot);
 
-    const child = execa(process.execPath, [...options.nodeArgs, '--trace-sigint', RUNTIME], {
+    const nodeArgv = [...options.nodeArgs, '--trace-sigint', RUNTIME];
+    const [file, args] = SETPRIV
+      ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...nodeArgv]]
+      : [process.execPath, nodeArgv];
+    const child = execa(file, args, {
       cwd: options.cwd,
       env,
       extendEnv: false,
