@@ -1,0 +1,58 @@
+// Writes a run's raw and summarised figures to bench/results/ (gitignored), with what is needed
+// to compare runs later: when, on what machine and Node, and the exact load commands.
+
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+
+const DIR = new URL('./results/', import.meta.url);
+
+export function environment(wrkVersion) {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    nproc: nproc(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    kernel: `${os.type()} ${os.release()}`,
+    wrk: wrkVersion,
+    gsupCommit: git(['rev-parse', '--short', 'HEAD']),
+    // gsup runs from dist/, built from the working tree, which may differ from the commit.
+    uncommittedChanges: git(['status', '--porcelain', '--', 'src']) !== '',
+  };
+}
+
+/** Writes `report` as JSON; returns the file's path. */
+export function save(report) {
+  mkdirSync(DIR, { recursive: true });
+  const file = new URL(`bench-${report.environment.date.replace(/[:.]/g, '-')}.json`, DIR);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  return file.pathname;
+}
+
+/** Shell-quotes an argv, so the recorded command can be pasted as is. */
+export function shellLine(argv) {
+  return argv
+    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(' ');
+}
+
+function nproc() {
+  try {
+    return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+  } catch {
+    return os.availableParallelism();
+  }
+}
+
+function git(args) {
+  try {
+    const cwd = new URL('..', import.meta.url);
+    return execFileSync('git', args, {
+      cwd,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,140 @@
+// `npm run bench`: gsup against the setups it must beat or match, measured in one run.
+// Rounds interleave the setups (and rotate their order) so that drift over the run (thermal,
+// other load, TIME_WAIT build-up) spreads over all of them instead of biasing the last one.
+
+import { existsSync } from 'node:fs';
+import { parseOptions, USAGE, UsageError } from './args.js';
+import { killAll, startServer, stopServer } from './process.js';
+import { ratios, table } from './report.js';
+import { environment, save, shellLine } from './results.js';
+import { SETUPS } from './setups.js';
+import { summarise } from './stats.js';
+import { killWrk, MODES, runWrk, wrkCommand, wrkVersion } from './wrk.js';
+
+const modes = Object.keys(MODES);
+
+async function main(argv) {
+  let options;
+  try {
+    options = parseOptions(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS'))) throw err;
+    console.error(`bench: ${err.message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const wrk = wrkVersion();
+  if (!wrk) {
+    console.error(
+      'bench: wrk is not installed; install it with `apt-get install wrk` (Debian/Ubuntu)',
+    );
+    return 1;
+  }
+  if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) {
+    console.error('bench: gsup is not built; run `npm run build` first');
+    return 1;
+  }
+
+  const env = environment(wrk);
+  console.log(`gsup bench: node ${env.node}, ${env.nproc} cpus, ${env.wrk}`);
+  const results = [];
+  for (const workers of options.workers) {
+    const runs = await measure(workers, options);
+    const summaries = Object.fromEntries(
+      SETUPS.map(({ name }) => [
+        name,
+        Object.fromEntries(
+          modes.map((mode) => [
+            mode,
+            summarise(runs.filter((r) => r.setup === name && r.mode === mode)),
+          ]),
+        ),
+      ]),
+    );
+    const checks = ratios(summaries, modes);
+    console.log(table({ workers, options, summaries, setups: SETUPS, modes, checks }));
+    results.push({ workers, summaries, ratios: checks, runs });
+  }
+
+  const wrkCommands = Object.fromEntries(
+    modes.map((mode) => [mode, shellLine(wrkCommand({ ...options, mode, port: 'PORT' }))]),
+  );
+  const { help: _help, ...settings } = options;
+  const file = save({
+    environment: env,
+    options: settings,
+    setups: SETUPS.map(describe),
+    wrkCommands,
+    results,
+  });
+  console.log(`\nresults: ${file}`);
+  return 0;
+}
+
+/** All rounds for one worker count: every setup, every mode, one fresh server per setup and round. */
+async function measure(workers, options) {
+  const runs = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    const shift = (round - 1) % SETUPS.length;
+    const order = [...SETUPS.slice(shift), ...SETUPS.slice(0, shift)];
+    for (const setup of order) {
+      const server = await startServer(setup.name, setup.argv(workers));
+      try {
+        if (options.warmup > 0) {
+          const warm = {
+            ...options,
+            duration: options.warmup,
+            mode: 'keep-alive',
+            port: server.port,
+          };
+          await runWrk(wrkCommand(warm), options.warmup);
+        }
+        for (const mode of modes) {
+          const command = wrkCommand({ ...options, mode, port: server.port });
+          const result = await runWrk(command, options.duration);
+          runs.push({ round, setup: setup.name, mode, command: shellLine(command), ...result });
+          console.log(progress(workers, round, options.rounds, setup.name, mode, result));
+        }
+      } finally {
+        await stopServer(server);
+      }
+    }
+  }
+  return runs;
+}
+
+function progress(workers, round, rounds, setup, mode, r) {
+  const errors = r.socketErrors + r.non2xx;
+  return (
+    `  N=${workers} round ${round}/${rounds}  ${setup.padEnd(8)} ${mode.padEnd(10)} ` +
+    `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p99 ${r.p99Ms.toFixed(2)} ms` +
+    (errors ? `  ${errors} errors` : '')
+  );
+}
+
+function describe(setup) {
+  return { name: setup.name, describe: setup.describe, command: shellLine(setup.argv('N')) };
+}
+
+// Whatever happens, no server may outlive the benchmark: 'exit' runs on every way out below.
+process.on('exit', () => {
+  killWrk();
+  killAll();
+});
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, () => {
+    console.error(`\nbench: ${signal}, stopping every server started`);
+    process.exit(130);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`bench: ${err.stack ?? err}`);
+    process.exit(1);
+  },
+);
