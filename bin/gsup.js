@@ -7,6 +7,6 @@ main(process.argv.slice(2)).then(
   (err) => {
     // A bug in gsup itself, not a user mistake: show everything.
     console.error('gsup: internal error:', err);
-    process.exit(70);
+    process.exit(70); // EXIT_INTERNAL
   },
 );

@@ -13,5 +13,8 @@ export const EXIT_USAGE = 2;
  */
 export const EXIT_BOOT_ERROR = 3;
 
+/** A bug in gsup itself (EX_SOFTWARE from sysexits.h). */
+export const EXIT_INTERNAL = 70;
+
 /** A worker exits with this when the app cannot be loaded or cannot listen. */
 export const WORKER_BOOT_ERROR = 3;

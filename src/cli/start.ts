@@ -3,7 +3,8 @@
 
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
 import { ConfigError, parseStart, startHelp } from '../config/parse.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { Dashboard } from '../dashboard/dashboard.js';
+import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { BindError, type BindSpec, parseBind } from '../supervisor/listener.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { Logger } from './logger.js';
@@ -54,7 +55,9 @@ export async function start(argv: string[]): Promise<number> {
     }
   }
 
-  const logger = new Logger(config.logFile);
+  // The dashboard owns the terminal when there is one; otherwise (or with --no-tui) log lines.
+  const useTui = config.tui && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  let logger: Logger | null = useTui && !config.logFile ? null : new Logger(config.logFile);
   const sup = new Supervisor({
     app: appArg,
     binds,
@@ -70,8 +73,11 @@ export async function start(argv: string[]): Promise<number> {
     cwd: process.cwd(),
     env: { ...env },
   });
-  sup.on('event', (e) => logger.event(e));
-  sup.on('output', (o) => logger.output(o));
+  const attachLogger = (l: Logger) => {
+    sup.on('event', (e) => l.event(e));
+    sup.on('output', (o) => l.output(o));
+  };
+  if (logger) attachLogger(logger);
   process.title = `gsup: ${config.name} ${appArg}`;
 
   try {
@@ -83,10 +89,33 @@ export async function start(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  logger.line(
-    'info',
-    `gsup ${sup.snapshot().versions.gsup} (pid ${process.pid}) serving ${appArg} with ${config.workers} workers`,
-  );
+  const version = sup.snapshot().versions.gsup;
+  logger?.line('info', `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${config.workers} workers`);
+
+  let dashboard: Dashboard | null = null;
+  if (useTui) {
+    dashboard = new Dashboard({
+      source: sup,
+      commands: sup,
+      onError: (err) => {
+        // The pool keeps running, and the person keeps a view of it.
+        dashboard = null;
+        if (!logger) {
+          logger = new Logger(null);
+          attachLogger(logger);
+        }
+        const why = err instanceof Error ? err.message : String(err);
+        logger.line('error', `the dashboard failed (${why}); continuing with log lines`);
+      },
+    });
+    dashboard.start();
+  }
+  process.on('uncaughtException', (err) => {
+    // A bug in gsup itself: give the terminal back before saying so.
+    dashboard?.destroy();
+    process.stderr.write(`gsup: internal error: ${err.stack ?? String(err)}\n`);
+    process.exit(EXIT_INTERNAL);
+  });
 
   // The signal front door, as Gunicorn users know it.
   process.on('SIGHUP', () => void sup.reload());
@@ -95,10 +124,18 @@ export async function start(argv: string[]): Promise<number> {
   process.on('SIGTERM', () => void sup.stop());
   process.on('SIGINT', () => void sup.stop({ quick: true }));
   process.on('SIGQUIT', () => void sup.stop({ quick: true }));
-  process.on('SIGUSR1', () => logger.reopen());
+  process.on('SIGUSR1', () => logger?.reopen());
 
   const code = await sup.done;
-  await logger.flush();
+  if (dashboard) {
+    dashboard.destroy();
+    // The screen is gone: leave the person the errors that explain why it stopped, if any.
+    for (const e of sup.snapshot().events.filter((x) => x.level === 'error').slice(-5)) {
+      process.stderr.write(`gsup: ${e.message}\n`);
+    }
+    process.stdout.write(`gsup stopped (exit ${code})\n`);
+  }
+  await logger?.flush();
   return code;
 }
 

@@ -1,0 +1,453 @@
+// The live dashboard: a blessed + blessed-contrib view of the pool's snapshot, and the keys
+// front door to the supervisor's commands. It keeps no copy of the pool's truth: every refresh
+// reads `source.snapshot()`; only chart history (a view concern) lives here.
+
+import blessed from 'blessed';
+import contrib from 'blessed-contrib';
+import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
+import type { ReloadResult } from '../supervisor/supervisor.js';
+import {
+  columnsFor,
+  esc,
+  eventLines,
+  headerLines,
+  outputLine,
+  tableHeader,
+  tableRow,
+} from './format.js';
+
+/** What the dashboard reads: one snapshot, plus the event and output streams. */
+export interface PoolSource {
+  snapshot(): PoolSnapshot;
+  on(event: 'event', listener: (e: PoolEvent) => void): unknown;
+  on(event: 'output', listener: (o: WorkerOutput) => void): unknown;
+  off(event: 'event', listener: (e: PoolEvent) => void): unknown;
+  off(event: 'output', listener: (o: WorkerOutput) => void): unknown;
+}
+
+/** What the keys call: the same commands the signals and the control socket call. */
+export interface PoolCommands {
+  scale(to: number | { by: number }): unknown;
+  reload(): Promise<ReloadResult>;
+  stop(opts?: { quick?: boolean }): unknown;
+  recycle(pid: number): unknown;
+  kill(pid: number): unknown;
+}
+
+export interface DashboardOptions {
+  source: PoolSource;
+  commands: PoolCommands;
+  /** Milliseconds between refreshes. */
+  refreshMs?: number;
+  /** Terminal streams; default process.stdin / process.stdout. Tests pass a headless terminal. */
+  input?: NodeJS.ReadableStream;
+  output?: NodeJS.WritableStream;
+  /** `stop`: q stops the pool (gsup start). `detach`: q only leaves (gsup top). */
+  quit?: 'stop' | 'detach';
+  /** Called when q detaches. */
+  onDetach?: () => void;
+  /** Called if the dashboard itself fails; it has already restored the terminal. */
+  onError?: (err: unknown) => void;
+}
+
+/** Chart history kept: one sample per refresh. */
+const HISTORY = 180;
+/** Below this size the charts are dropped so the table and the log keep their room. */
+const CHARTS_MIN_ROWS = 34;
+const CHARTS_MIN_COLS = 90;
+const LOG_LINES_KEPT = 2000;
+
+const HELP = [
+  '{bold}Keys{/bold}',
+  '',
+  '  +  =     one worker more (up to max-workers)',
+  '  -        one worker fewer (never below 1)',
+  '  r        graceful rolling reload (new code; old workers drain once new ones are ready)',
+  '  k        recycle the selected worker (its replacement is ready first)',
+  '  K        SIGKILL the selected worker (a replacement is spawned)',
+  '  ↑ ↓      select a worker',
+  '  l        focus the log; ↑ ↓ PgUp PgDn scroll it; l or Esc to leave',
+  '  ?        this help',
+  '  q        graceful stop; q again or Ctrl-C: quick stop',
+  '',
+  'Press any key to close.',
+].join('\n');
+
+type Widget = blessed.Widgets.BlessedElement;
+
+export class Dashboard {
+  private readonly screen: blessed.Widgets.Screen;
+  private readonly header: blessed.Widgets.BoxElement;
+  private readonly tableBox: blessed.Widgets.BoxElement;
+  private readonly tableTitle: blessed.Widgets.BoxElement;
+  private readonly table: blessed.Widgets.ListElement;
+  private readonly log: blessed.Widgets.Log;
+  private readonly footer: blessed.Widgets.BoxElement;
+  private readonly help: blessed.Widgets.BoxElement;
+  private charts: Widget[] = [];
+  private chartsShown = false;
+  private readonly rpsHistory: number[] = [];
+  private readonly cpuHistory: number[] = [];
+  private readonly rssHistory: number[] = [];
+  private selectedPid: number | null = null;
+  private rowPids: number[] = [];
+  private logFocused = false;
+  private stopping = false;
+  private destroyed = false;
+  private timer: NodeJS.Timeout | null = null;
+  private renderPending = false;
+  private lastSnapshot: PoolSnapshot | null = null;
+  private readonly onEvent = (e: PoolEvent) => this.guard(() => this.appendLog(eventLines(e)));
+  private readonly onOutput = (o: WorkerOutput) => this.guard(() => this.appendLog([outputLine(o)]));
+
+  constructor(private readonly options: DashboardOptions) {
+    this.screen = blessed.screen({
+      input: options.input,
+      output: options.output,
+      terminal: 'xterm-256color',
+      smartCSR: true,
+      fullUnicode: true,
+      warnings: false,
+      autoPadding: true,
+      title: 'gsup',
+    } as blessed.Widgets.IScreenOptions);
+    this.header = blessed.box({ parent: this.screen, top: 0, left: 0, width: '100%', height: 3, tags: true });
+    this.tableBox = blessed.box({
+      parent: this.screen,
+      left: 0,
+      width: '100%',
+      border: { type: 'line' },
+      label: ' workers ',
+      style: { border: { fg: 'blue' } },
+    });
+    this.tableTitle = blessed.box({ parent: this.tableBox, top: 0, left: 0, right: 0, height: 1, style: { bold: true } });
+    this.table = blessed.list({
+      parent: this.tableBox,
+      top: 1,
+      left: 0,
+      right: 0,
+      tags: true,
+      style: { selected: { bg: 'blue' }, item: {} },
+    });
+    this.log = blessed.log({
+      parent: this.screen,
+      left: 0,
+      width: '100%',
+      border: { type: 'line' },
+      label: ' events and worker output ',
+      tags: true,
+      scrollback: LOG_LINES_KEPT,
+      scrollbar: { ch: ' ', style: { bg: 'blue' } },
+      style: { border: { fg: 'blue' } },
+    } as blessed.Widgets.LogOptions);
+    this.footer = blessed.box({ parent: this.screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true });
+    this.help = blessed.box({
+      parent: this.screen,
+      top: 'center',
+      left: 'center',
+      width: 84,
+      height: 16,
+      border: { type: 'line' },
+      label: ' help ',
+      tags: true,
+      content: HELP,
+      hidden: true,
+      style: { border: { fg: 'yellow' } },
+    });
+    this.footer.setContent(this.footerText());
+    this.screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg) =>
+      this.guard(() => this.onKey(ch, key)),
+    );
+    this.screen.on('resize', () => this.guard(() => this.refresh()));
+  }
+
+  /** Starts drawing and listening. */
+  start(): void {
+    this.options.source.on('event', this.onEvent);
+    this.options.source.on('output', this.onOutput);
+    for (const e of this.options.source.snapshot().events.slice(-50)) this.log.log(eventLines(e).join('\n'));
+    this.guard(() => this.refresh());
+    this.timer = setInterval(() => this.guard(() => this.refresh()), this.options.refreshMs ?? 1000);
+  }
+
+  /** Stops drawing and gives the terminal back as it was. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.options.source.off('event', this.onEvent);
+    this.options.source.off('output', this.onOutput);
+    try {
+      this.screen.destroy();
+    } catch {
+      // the terminal is gone already
+    }
+  }
+
+  /** Redraws everything from a fresh snapshot. */
+  refresh(): void {
+    if (this.destroyed) return;
+    const snap = this.options.source.snapshot();
+    this.lastSnapshot = snap;
+    this.record(snap);
+    this.layout(snap);
+    const width = Math.max(20, (this.screen.width as number) - 2);
+    this.header.setContent(headerLines(snap, width).join('\n'));
+    const cols = columnsFor(width - 1);
+    this.tableTitle.setContent(tableHeader(cols));
+    this.rowPids = snap.workers.map((w) => w.pid);
+    this.table.setItems(snap.workers.map((w) => tableRow(w, snap, cols)) as never);
+    let index = this.selectedPid === null ? 0 : this.rowPids.indexOf(this.selectedPid);
+    if (index < 0) index = Math.min(this.table.getScroll?.() ?? 0, this.rowPids.length - 1);
+    if (this.rowPids.length > 0) {
+      this.table.select(Math.max(0, index));
+      this.selectedPid = this.rowPids[Math.max(0, index)] ?? null;
+    }
+    if (this.chartsShown) this.drawCharts(snap);
+    this.screen.render();
+  }
+
+  private record(snap: PoolSnapshot): void {
+    push(this.rpsHistory, snap.totals.rps);
+    push(
+      this.cpuHistory,
+      snap.workers.reduce((n, w) => n + (w.cpu ?? 0), 0),
+    );
+    push(
+      this.rssHistory,
+      snap.workers.reduce((n, w) => n + (w.rss ?? 0), 0) / 1024 / 1024,
+    );
+  }
+
+  /** Places the widgets for the current terminal size. Charts go first when room is short. */
+  private layout(snap: PoolSnapshot): void {
+    const rows = this.screen.height as number;
+    const cols = this.screen.width as number;
+    const headerH = 3;
+    const body = Math.max(4, rows - headerH - 1);
+    const wantCharts = rows >= CHARTS_MIN_ROWS && cols >= CHARTS_MIN_COLS;
+    const chartsH = wantCharts ? Math.min(12, Math.floor(body / 3)) : 0;
+    const rest = body - chartsH;
+    const tableH = Math.max(5, Math.min(snap.workers.length + 3, Math.floor(rest * 0.6)));
+    this.tableBox.top = headerH;
+    this.tableBox.height = tableH;
+    this.table.height = Math.max(1, tableH - 3);
+    this.log.top = headerH + tableH + chartsH;
+    this.log.height = Math.max(3, rest - tableH);
+    const chartsTop = headerH + tableH;
+    const geometry = `${chartsTop}:${chartsH}:${cols}`;
+    if (wantCharts !== this.chartsShown || (wantCharts && this.charts[0]?.get?.('geometry', '') !== geometry)) {
+      for (const c of this.charts) c.destroy();
+      this.charts = wantCharts ? this.makeCharts(chartsTop, chartsH, cols, geometry) : [];
+      this.chartsShown = wantCharts;
+    }
+  }
+
+  private makeCharts(top: number, height: number, cols: number, geometry: string): Widget[] {
+    const half = Math.floor(cols / 2);
+    const quarter = Math.floor((cols - half) / 2);
+    const line = contrib.line({
+      top,
+      left: 0,
+      width: half,
+      height,
+      label: ' total req/s ',
+      showLegend: false,
+      style: { line: 'green', text: 'white', baseline: 'blue' },
+      border: { type: 'line', fg: 'blue' },
+    } as never) as unknown as Widget;
+    const bar = contrib.bar({
+      top,
+      left: half,
+      width: quarter,
+      height,
+      label: ' share of requests % ',
+      barWidth: 3,
+      barSpacing: 1,
+      xOffset: 0,
+      maxHeight: 100,
+      border: { type: 'line', fg: 'blue' },
+    } as never) as unknown as Widget;
+    const spark = contrib.sparkline({
+      top,
+      left: half + quarter,
+      width: cols - half - quarter,
+      height,
+      label: ' cpu and memory ',
+      tags: true,
+      style: { fg: 'cyan', titleFg: 'white' },
+      border: { type: 'line', fg: 'blue' },
+    } as never) as unknown as Widget;
+    for (const w of [line, bar, spark]) {
+      w.set('geometry', geometry);
+      this.screen.append(w);
+    }
+    return [line, bar, spark];
+  }
+
+  private drawCharts(snap: PoolSnapshot): void {
+    const [line, bar, spark] = this.charts as unknown as [
+      { setData(d: unknown): void },
+      { setData(d: unknown): void; width: number },
+      { setData(titles: string[], data: number[][]): void },
+    ];
+    const ys = this.rpsHistory.length > 1 ? this.rpsHistory : [0, ...this.rpsHistory];
+    line.setData([{ title: 'req/s', x: ys.map(() => ' '), y: ys, style: { line: 'green' } }]);
+    const total = snap.workers.reduce((n, w) => n + w.requests, 0);
+    const fit = Math.max(1, Math.floor(((bar.width as number) - 2) / 4));
+    const shown = snap.workers.slice(0, fit);
+    bar.setData({
+      titles: shown.map((w) => `w${w.slot}`),
+      data: shown.map((w) => (total > 0 ? Math.round((w.requests * 100) / total) : 0)),
+    });
+    const cpuNow = this.cpuHistory[this.cpuHistory.length - 1] ?? 0;
+    const rssNow = this.rssHistory[this.rssHistory.length - 1] ?? 0;
+    spark.setData(
+      [`cpu ${cpuNow.toFixed(0)}%`, `rss ${rssNow.toFixed(0)} MB`],
+      [this.cpuHistory.map((v) => Math.round(v)), this.rssHistory.map((v) => Math.round(v))],
+    );
+  }
+
+  private onKey(ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg): void {
+    if (!this.help.hidden) {
+      this.help.hide();
+      this.scheduleRender();
+      return;
+    }
+    const name = key?.full ?? key?.name;
+    if (name === 'C-c') return this.quit(true);
+    if (this.logFocused) {
+      if (ch === 'l' || name === 'escape') return this.focusLog(false);
+      if (name === 'up') this.log.scroll(-1);
+      else if (name === 'down') this.log.scroll(1);
+      else if (name === 'pageup') this.log.scroll(-((this.log.height as number) - 2));
+      else if (name === 'pagedown') this.log.scroll((this.log.height as number) - 2);
+      else if (ch === 'q') return this.quit(false);
+      this.scheduleRender();
+      return;
+    }
+    switch (ch) {
+      case '+':
+      case '=':
+        this.note('key +: one worker more');
+        this.options.commands.scale({ by: 1 });
+        return this.refresh();
+      case '-':
+      case '_':
+        this.note('key -: one worker fewer');
+        this.options.commands.scale({ by: -1 });
+        return this.refresh();
+      case 'r':
+        this.note('key r: graceful reload');
+        void this.options.commands.reload();
+        return this.refresh();
+      case 'k':
+      case 'K': {
+        const pid = this.selectedPid;
+        if (pid === null) return;
+        const slot = this.lastSnapshot?.workers.find((w) => w.pid === pid)?.slot ?? '?';
+        if (ch === 'k') {
+          this.note(`key k: recycle worker ${slot} (pid ${pid})`);
+          this.options.commands.recycle(pid);
+        } else {
+          this.note(`key K: SIGKILL worker ${slot} (pid ${pid})`);
+          this.options.commands.kill(pid);
+        }
+        return this.refresh();
+      }
+      case 'l':
+        return this.focusLog(true);
+      case '?':
+        this.help.show();
+        this.help.setFront();
+        return this.scheduleRender();
+      case 'q':
+        return this.quit(false);
+    }
+    if (name === 'up' || name === 'down') this.moveSelection(name === 'up' ? -1 : 1);
+  }
+
+  private moveSelection(by: number): void {
+    if (this.rowPids.length === 0) return;
+    const at = this.selectedPid === null ? 0 : Math.max(0, this.rowPids.indexOf(this.selectedPid));
+    const next = Math.max(0, Math.min(this.rowPids.length - 1, at + by));
+    this.selectedPid = this.rowPids[next] ?? null;
+    this.table.select(next);
+    this.scheduleRender();
+  }
+
+  private focusLog(on: boolean): void {
+    this.logFocused = on;
+    this.log.style.border = { fg: on ? 'yellow' : 'blue' };
+    this.log.setLabel(on ? ' log (focused: ↑ ↓ PgUp PgDn scroll, l or Esc to leave) ' : ' events and worker output ');
+    if (!on) this.log.setScrollPerc(100);
+    this.scheduleRender();
+  }
+
+  private quit(quick: boolean): void {
+    if (this.options.quit === 'detach') {
+      this.note('detaching; the server keeps running');
+      this.options.onDetach?.();
+      return;
+    }
+    if (quick || this.stopping) {
+      this.note('quick stop: workers exit now');
+      this.options.commands.stop({ quick: true });
+    } else {
+      this.stopping = true;
+      this.note('key q: graceful stop (q again or Ctrl-C: quick stop)');
+      this.options.commands.stop();
+    }
+    this.scheduleRender();
+  }
+
+  /** Echoes a user action into the log. */
+  private note(text: string): void {
+    this.appendLog([`{magenta-fg}${new Date().toISOString().slice(11, 19)} ${esc(text)}{/magenta-fg}`]);
+  }
+
+  private appendLog(lines: string[]): void {
+    if (this.destroyed) return;
+    for (const l of lines) this.log.log(l);
+    this.scheduleRender();
+  }
+
+  private scheduleRender(): void {
+    if (this.renderPending || this.destroyed) return;
+    this.renderPending = true;
+    setTimeout(() => {
+      this.renderPending = false;
+      this.guard(() => this.screen.render());
+    }, 30);
+  }
+
+  private footerText(): string {
+    const keys = [
+      ['+/-', 'scale'],
+      ['r', 'reload'],
+      ['k', 'recycle'],
+      ['K', 'kill'],
+      ['↑↓', 'select'],
+      ['l', 'log'],
+      ['?', 'help'],
+      ['q', this.options.quit === 'detach' ? 'detach' : 'stop'],
+    ];
+    return keys.map(([k, what]) => `{inverse} ${k} {/inverse} ${what}`).join(' ');
+  }
+
+  /** A dashboard error must never take the workers down: restore the terminal and report. */
+  private guard(fn: () => void): void {
+    if (this.destroyed) return;
+    try {
+      fn();
+    } catch (err) {
+      this.destroy();
+      this.options.onError?.(err);
+    }
+  }
+}
+
+function push(history: number[], value: number): void {
+  history.push(value);
+  if (history.length > HISTORY) history.shift();
+}
