@@ -3,8 +3,8 @@
 
 /** Buckets per doubling of latency: 4 gives about ±9% resolution. */
 const STEPS_PER_DOUBLING = 4;
-/** 2^(100/4) µs is about 9 hours: anything slower lands in the last bucket. */
-export const BUCKETS = 100;
+/** 2^(140/4) µs is about 9.5 hours: anything slower lands in the last bucket. */
+export const BUCKETS = 140;
 
 /** The bucket index for a latency given in milliseconds. */
 export function bucketOf(ms: number): number {

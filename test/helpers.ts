@@ -2,7 +2,7 @@
 // waits for log lines or states with generous deadlines (never fixed sleeps).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
@@ -39,12 +39,25 @@ export interface Gsup {
 export function gsup(
   t: ExecutionContext,
   args: string[],
-  opts: { cwd?: string; env?: Record<string, string | undefined> } = {},
+  opts: {
+    cwd?: string;
+    env?: Record<string, string | undefined>;
+    /** The test's fds to hand down as gsup's fd 3, 4, ... */
+    fds?: number[];
+    /** A `sh -c` script that ends by exec'ing "$0" "$@" (the gsup command), e.g. to set LISTEN_PID=$$. */
+    shell?: string;
+  } = {},
 ): Gsup {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const command = [process.execPath, BIN, ...args];
+  const [file, argv] = opts.shell
+    ? dieWithTest('/bin/sh', ['-c', opts.shell, ...command])
+    : dieWithTest(process.execPath, command.slice(1));
+  const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const child = spawn(file, argv, {
     cwd: opts.cwd ?? FIXTURES,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+    stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])],
   });
   const lines: string[] = [];
   let out = '';
@@ -138,6 +151,16 @@ export function gsup(
     },
     allPids,
   };
+}
+
+/**
+ * Runs a command so that it dies with the test process, even when the test runner is killed
+ * before its teardown: util-linux's setpriv sets the parent-death signal, then execs.
+ */
+export function dieWithTest(file: string, args: string[]): [string, string[]] {
+  return existsSync('/usr/bin/setpriv')
+    ? ['/usr/bin/setpriv', ['--pdeathsig', 'SIGKILL', '--', file, ...args]]
+    : [file, args];
 }
 
 export function killQuietly(pid: number, signal: NodeJS.Signals): void {

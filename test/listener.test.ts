@@ -51,107 +51,6 @@ function escapeRe(text: string): string {
 /** Lines that look like a JavaScript stack frame. */
 const STACK_FRAME = /^\s+at /;
 
-/**
- * Like the harness's gsup(), but for runs that need more than stdin/stdout/stderr: extra fds
- * (inherited from the test at 3, 4, ...) and a command other than `node bin/gsup.js` (a shell
- * that execs it). gsup and every worker it logged are killed at teardown.
- */
-function spawnWith(
-  t: ExecutionContext,
-  command: string,
-  args: string[],
-  opts: { fds?: number[]; env?: Record<string, string | undefined> } = {},
-): Gsup {
-  const child = spawn(command, args, {
-    cwd: FIXTURES,
-    env: { ...process.env, ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe', ...(opts.fds ?? [])],
-  });
-  const lines: string[] = [];
-  let out = '';
-  let err = '';
-  const partial = { out: '', err: '' };
-  const waiters: Array<() => void> = [];
-  const onData = (stream: 'out' | 'err') => (chunk: Buffer) => {
-    const text = chunk.toString();
-    if (stream === 'out') out += text;
-    else err += text;
-    const parts = (partial[stream] + text).split('\n');
-    partial[stream] = parts.pop() ?? '';
-    lines.push(...parts.filter((l) => l.length > 0));
-    for (const w of waiters.splice(0)) w();
-  };
-  child.stdout?.on('data', onData('out'));
-  child.stderr?.on('data', onData('err'));
-  let exitedYet = false;
-  const exited = new Promise<number | string>((resolve) => {
-    child.once('close', (code, signal) => {
-      for (const rest of [partial.out, partial.err]) if (rest) lines.push(rest);
-      exitedYet = true;
-      resolve(code ?? signal ?? -1);
-      for (const w of waiters.splice(0)) w();
-    });
-  });
-  const allPids = () => {
-    const pids = new Set<number>();
-    for (const l of lines) {
-      const m = /booting worker \d+ \(pid (\d+)\)/.exec(l);
-      if (m?.[1]) pids.add(Number(m[1]));
-    }
-    return [...pids];
-  };
-  t.teardown(() => {
-    for (const pid of allPids()) killQuietly(pid, 'SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
-  const waitFor = (pattern: RegExp, timeoutMs = DEADLINE_MS, from = 0) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`timed out waiting for ${pattern}; it printed:\n${lines.join('\n')}`));
-      }, timeoutMs);
-      const check = () => {
-        for (const l of lines.slice(from)) {
-          const m = pattern.exec(l);
-          if (m) {
-            clearTimeout(timer);
-            resolve(m);
-            return;
-          }
-        }
-        if (exitedYet) {
-          clearTimeout(timer);
-          reject(new Error(`exited before printing ${pattern}; it printed:\n${lines.join('\n')}`));
-          return;
-        }
-        waiters.push(check);
-      };
-      check();
-    });
-  const readyPids = () => {
-    const ready = new Set<number>();
-    for (const l of lines) {
-      const r = /worker \d+ \(pid (\d+)\) ready/.exec(l);
-      if (r?.[1]) ready.add(Number(r[1]));
-      const e = /worker \d+ \(pid (\d+)\) (exited|killed|failed)/.exec(l);
-      if (e?.[1]) ready.delete(Number(e[1]));
-    }
-    return [...ready];
-  };
-  return {
-    child,
-    pid: child.pid ?? -1,
-    lines,
-    stdout: () => out,
-    stderr: () => err,
-    waitFor,
-    count: (pattern) => lines.filter((l) => pattern.test(l)).length,
-    exited,
-    url: async () => (await waitFor(/listening at (http:\/\/\S+)/))[1] ?? '',
-    readyPids,
-    allPids,
-  };
-}
-
 /** Waits until gsup either prints a line matching `pattern` or exits, and says which. */
 async function lineOrExit(
   g: Gsup,
@@ -308,18 +207,13 @@ test('[::1]:0 serves over IPv6 loopback when the machine has it', async (t) => {
   t.is(await g.exited, 0);
 });
 
-// Product bug: adoptFd() in src/supervisor/listener.ts calls net._createServerHandle(null, -1, -1, fd);
-// Node asserts `!address && !port` when adopting an fd, and -1 is truthy, so gsup dies with
-// ERR_INTERNAL_ASSERTION ("gsup: internal error", a stack, exit 70) before binding anything.
-test.failing('fd://N serves on a socket inherited from the parent', async (t) => {
+// Regression: adopting an fd once crashed on Node's `!address && !port` assertion.
+test('fd://N serves on a socket inherited from the parent', async (t) => {
   const sock = boundTcpSocket(t);
   // The test's fd becomes fd 3 in gsup.
-  const g = spawnWith(
-    t,
-    process.execPath,
-    [BIN, 'start', 'slow.js', '-w', '2', '-b', 'fd://3', '--no-tui'],
-    { fds: [sock.fd] },
-  );
+  const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', 'fd://3', '--no-tui'], {
+    fds: [sock.fd],
+  });
   const url = await g.url();
   t.is(url, `http://127.0.0.1:${sock.port}`);
   await g.waitFor(/all 2 workers ready/);
@@ -346,26 +240,15 @@ test('fd://N that is not open, or not a socket: one-line error, no worker', asyn
   t.is(notSocket.count(/booting worker/), 0);
 });
 
-// Product bug: the same adoptFd() crash as fd://N above (systemd fds are adopted the same way).
-test.failing('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself serves on fd 3', async (t) => {
+// Regression: systemd fds are adopted like fd://N.
+test('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself serves on fd 3', async (t) => {
   const sock = boundTcpSocket(t);
   // exec keeps the shell's pid, so $$ is the pid gsup will have. No -b: the fd is the bind.
-  const g = spawnWith(
-    t,
-    '/bin/sh',
-    [
-      '-c',
-      'LISTEN_PID=$$; LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$0" "$@"',
-      process.execPath,
-      BIN,
-      'start',
-      't2-env.js',
-      '-w',
-      '1',
-      '--no-tui',
-    ],
-    { fds: [sock.fd], env: { LISTEN_PID: undefined, LISTEN_FDS: undefined, PORT: undefined } },
-  );
+  const g = gsup(t, ['start', 't2-env.js', '-w', '1', '--no-tui'], {
+    fds: [sock.fd],
+    env: { LISTEN_PID: undefined, LISTEN_FDS: undefined, PORT: undefined },
+    shell: 'LISTEN_PID=$$; LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$0" "$@"',
+  });
   const url = await g.url();
   t.is(url, `http://127.0.0.1:${sock.port}`);
   const announced = await g.waitFor(/gsup \S+ \(pid (\d+)\) serving/);
@@ -384,10 +267,9 @@ test.failing('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup it
 
 test('systemd variables meant for another pid are ignored: -b is used instead', async (t) => {
   const sock = boundTcpSocket(t);
-  const g = spawnWith(
+  const g = gsup(
     t,
-    process.execPath,
-    [BIN, 'start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'],
+    ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'],
     // LISTEN_PID names the test runner, not gsup: these fds are not for gsup.
     { fds: [sock.fd], env: { LISTEN_FDS: '1', LISTEN_PID: String(process.pid) } },
   );
@@ -439,10 +321,9 @@ test('a host that does not resolve: one-line error naming it, no worker', async 
   t.is(g.count(/booting worker/), 0);
 });
 
-// Product bug: libuv defers EADDRINUSE from bind() until listen(), and the supervisor only binds,
-// so gsup reports `listening at` the busy address and boots workers; their listen() on the
-// never-bound fd then makes the kernel pick a random port on 0.0.0.0 (see the report).
-test.failing('a port already in use: one-line error naming the address, non-zero exit, no worker', async (t) => {
+// Regression: libuv defers EADDRINUSE from bind() to listen(); the supervisor, which only binds,
+// once reported the busy address and its workers ended up on a random port.
+test('a port already in use: one-line error naming the address, non-zero exit, no worker', async (t) => {
   const other = net.createServer((s) => {
     s.on('error', () => undefined);
     s.end();

@@ -47,8 +47,8 @@ test('bucketOf: anything slower than the last bucket lands in it', (t) => {
 
 test('bucketOf is monotonic and bucketValue lands within ±10% of the measured latency', (t) => {
   let previous = -1;
-  // Up to 25 s: the range the buckets cover today (see the failing test below for longer ones).
-  for (let ms = 0.002; ms < 25_000; ms *= 1.07) {
+  // Up to an hour: a stuck request's latency is still reported as what it was.
+  for (let ms = 0.002; ms < 3_600_000; ms *= 1.07) {
     const b = bucketOf(ms);
     t.true(b >= previous, `bucketOf(${ms}) = ${b} is below ${previous}`);
     previous = b;
@@ -60,10 +60,8 @@ test('bucketOf is monotonic and bucketValue lands within ±10% of the measured l
   }
 });
 
-// Product bug: the file says 2^(100/4) µs "is about 9 hours", but it is 33.5 s, so every
-// request slower than about 28 s (a long poll, a slow upload) lands in the last bucket and reads
-// as 30.8 s in the p50/p99 columns.
-test.failing('latencies of a minute and an hour keep their size in the histogram', (t) => {
+// Regression: the buckets once ended at 33.5 s, so a minute-long request read as 30.8 s.
+test('latencies of a minute and an hour keep their size in the histogram', (t) => {
   for (const ms of [60_000, 3_600_000]) {
     const back = bucketValue(bucketOf(ms));
     t.true(Math.abs(back - ms) / ms <= 0.1, `${ms} ms reads back as ${back} ms`);
@@ -211,8 +209,8 @@ test('parseBind: a port above 65535 says so', (t) => {
   }
 });
 
-// Product bug: the fd part is read with Number(), so hex, exponents and spaces pass as fds.
-test.failing('parseBind: fd://N accepts only decimal digits', (t) => {
+// Regression: fd://N was read with Number(), so hex, exponents and spaces passed as fds.
+test('parseBind: fd://N accepts only decimal digits', (t) => {
   for (const bad of ['fd://0x10', 'fd://1e1', 'fd:// 3', 'fd://3 ', 'fd://+3']) {
     t.is(
       typeof parseBind(bad),
@@ -437,8 +435,7 @@ test('parseStart: bad command-line values are one line naming the flag and the v
   }
 });
 
-// A value that starts with a dash after a flag (-t -1) is refused by node:util parseArgs before
-// gsup sees it; gsup still has to say so in one line, naming the flag and the way out.
+// A negative value after a flag (-t -1) reaches gsup's own validation, which names the value.
 const DASH_VALUES = [
   ['-t', '-1', 'timeout'],
   ['-w', '-3', 'workers'],
@@ -446,24 +443,15 @@ const DASH_VALUES = [
 ] as const;
 
 for (const [flag, value, name] of DASH_VALUES) {
-  test(`parseStart: ${flag} ${value} is one line naming ${name}`, (t) => {
+  test(`parseStart: ${flag} ${value} is one line naming ${name} and the value`, (t) => {
     const err = t.throws(() => parseStart(['app.js', flag, value], {}), {
       instanceOf: ConfigError,
     });
     t.false(err?.message.includes('\n'), err?.message);
-    t.regex(err?.message ?? '', new RegExp(`^${name}: `));
-    t.true(err?.message.includes(`--${name}=`), err?.message);
-  });
-}
-
-// Product bug: that one line does not name the value the user gave ("-1"), so a user who meant
-// -1 is not told it is out of range, and one who forgot the value is not shown what was taken.
-for (const [flag, value, name] of DASH_VALUES) {
-  test.failing(`parseStart: ${flag} ${value} names the value ${value}`, (t) => {
-    const err = t.throws(() => parseStart(['app.js', flag, value], {}), {
-      instanceOf: ConfigError,
-    });
-    t.regex(err?.message ?? '', new RegExp(`^${name}: .*${value}`));
+    t.regex(
+      err?.message ?? '',
+      new RegExp(`^${name}: expected .*, got "${value}" \\(from the command line\\)$`),
+    );
   });
 }
 

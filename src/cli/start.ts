@@ -90,7 +90,10 @@ export async function start(argv: string[]): Promise<number> {
     throw err;
   }
   const version = sup.snapshot().versions.gsup;
-  logger?.line('info', `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${config.workers} workers`);
+  logger?.line(
+    'info',
+    `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${config.workers} workers`,
+  );
 
   let dashboard: Dashboard | null = null;
   if (useTui) {
@@ -130,7 +133,10 @@ export async function start(argv: string[]): Promise<number> {
   if (dashboard) {
     dashboard.destroy();
     // The screen is gone: leave the person the errors that explain why it stopped, if any.
-    for (const e of sup.snapshot().events.filter((x) => x.level === 'error').slice(-5)) {
+    for (const e of sup
+      .snapshot()
+      .events.filter((x) => x.level === 'error')
+      .slice(-5)) {
       process.stderr.write(`gsup: ${e.message}\n`);
     }
     process.stdout.write(`gsup stopped (exit ${code})\n`);

@@ -62,6 +62,11 @@ export function parseStart(argv: string[], env: Record<string, string | undefine
       if (sources[s.key] === 'env' && s.key === 'workers') {
         checkValue(s, env.WEB_CONCURRENCY ?? '', 'env', 'WEB_CONCURRENCY');
       }
+      if (sources[s.key] === 'env' && s.key === 'bind' && !/^\d{1,5}$/.test(env.PORT ?? '')) {
+        throw new ConfigError(
+          `bind: expected PORT to be a port number from 0 to 65535, got ${JSON.stringify(env.PORT)} (from PORT, the environment)`,
+        );
+      }
       continue;
     }
     sources[s.key] = 'cli';
@@ -81,16 +86,32 @@ export function parseStart(argv: string[], env: Record<string, string | undefine
 }
 
 /** Settings whose values are themselves flags (`--node-arg --no-warnings`). */
-const DASH_VALUED = new Set(SETTINGS.filter((s) => s.key === 'nodeArg').map((s) => `--${s.flag}`));
+const DASH_VALUED = new Set(SETTINGS.filter((s) => s.key === 'nodeArg').map((s) => s.flag));
+/** Long flag names by their spelling on the command line, for the options that take a value. */
+const VALUED = new Map<string, string>();
+for (const s of SETTINGS) {
+  if (s.type === 'flag') continue;
+  VALUED.set(`--${s.flag}`, s.flag);
+  if (s.short) VALUED.set(`-${s.short}`, s.flag);
+}
 
-/** Rewrites `--node-arg --flag` as `--node-arg=--flag`, which parseArgs would call ambiguous. */
+/**
+ * Rewrites `--node-arg --flag` and `-t -1` as `--node-arg=--flag` and `--timeout=-1`: parseArgs
+ * calls a value that starts with a dash ambiguous, and a negative number deserves the setting's
+ * own range message instead.
+ */
 function joinDashValues(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
     const next = argv[i + 1];
-    if (DASH_VALUED.has(a) && next?.startsWith('-')) {
-      out.push(`${a}=${next}`);
+    const flag = VALUED.get(a);
+    if (a === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    if (flag && next?.startsWith('-') && (DASH_VALUED.has(flag) || /^-\d/.test(next))) {
+      out.push(`--${flag}=${next}`);
       i++;
     } else out.push(a);
   }

@@ -98,7 +98,8 @@ export class Dashboard {
   private renderPending = false;
   private lastSnapshot: PoolSnapshot | null = null;
   private readonly onEvent = (e: PoolEvent) => this.guard(() => this.appendLog(eventLines(e)));
-  private readonly onOutput = (o: WorkerOutput) => this.guard(() => this.appendLog([outputLine(o)]));
+  private readonly onOutput = (o: WorkerOutput) =>
+    this.guard(() => this.appendLog([outputLine(o)]));
 
   constructor(private readonly options: DashboardOptions) {
     this.screen = blessed.screen({
@@ -111,7 +112,14 @@ export class Dashboard {
       autoPadding: true,
       title: 'gsup',
     } as blessed.Widgets.IScreenOptions);
-    this.header = blessed.box({ parent: this.screen, top: 0, left: 0, width: '100%', height: 3, tags: true });
+    this.header = blessed.box({
+      parent: this.screen,
+      top: 0,
+      left: 0,
+      width: '100%',
+      height: 3,
+      tags: true,
+    });
     this.tableBox = blessed.box({
       parent: this.screen,
       left: 0,
@@ -120,7 +128,14 @@ export class Dashboard {
       label: ' workers ',
       style: { border: { fg: 'blue' } },
     });
-    this.tableTitle = blessed.box({ parent: this.tableBox, top: 0, left: 0, right: 0, height: 1, style: { bold: true } });
+    this.tableTitle = blessed.box({
+      parent: this.tableBox,
+      top: 0,
+      left: 0,
+      right: 0,
+      height: 1,
+      style: { bold: true },
+    });
     this.table = blessed.list({
       parent: this.tableBox,
       top: 1,
@@ -140,7 +155,14 @@ export class Dashboard {
       scrollbar: { ch: ' ', style: { bg: 'blue' } },
       style: { border: { fg: 'blue' } },
     } as blessed.Widgets.LogOptions);
-    this.footer = blessed.box({ parent: this.screen, bottom: 0, left: 0, width: '100%', height: 1, tags: true });
+    this.footer = blessed.box({
+      parent: this.screen,
+      bottom: 0,
+      left: 0,
+      width: '100%',
+      height: 1,
+      tags: true,
+    });
     this.help = blessed.box({
       parent: this.screen,
       top: 'center',
@@ -165,9 +187,13 @@ export class Dashboard {
   start(): void {
     this.options.source.on('event', this.onEvent);
     this.options.source.on('output', this.onOutput);
-    for (const e of this.options.source.snapshot().events.slice(-50)) this.log.log(eventLines(e).join('\n'));
+    for (const e of this.options.source.snapshot().events.slice(-50))
+      this.log.log(eventLines(e).join('\n'));
     this.guard(() => this.refresh());
-    this.timer = setInterval(() => this.guard(() => this.refresh()), this.options.refreshMs ?? 1000);
+    this.timer = setInterval(
+      () => this.guard(() => this.refresh()),
+      this.options.refreshMs ?? 1000,
+    );
   }
 
   /** Stops drawing and gives the terminal back as it was. */
@@ -213,10 +239,7 @@ export class Dashboard {
       this.cpuHistory,
       snap.workers.reduce((n, w) => n + (w.cpu ?? 0), 0),
     );
-    push(
-      this.rssHistory,
-      snap.workers.reduce((n, w) => n + (w.rss ?? 0), 0) / 1024 / 1024,
-    );
+    push(this.rssHistory, snap.workers.reduce((n, w) => n + (w.rss ?? 0), 0) / 1024 / 1024);
   }
 
   /** Places the widgets for the current terminal size. Charts go first when room is short. */
@@ -236,7 +259,10 @@ export class Dashboard {
     this.log.height = Math.max(3, rest - tableH);
     const chartsTop = headerH + tableH;
     const geometry = `${chartsTop}:${chartsH}:${cols}`;
-    if (wantCharts !== this.chartsShown || (wantCharts && this.charts[0]?.get?.('geometry', '') !== geometry)) {
+    if (
+      wantCharts !== this.chartsShown ||
+      (wantCharts && this.charts[0]?.get?.('geometry', '') !== geometry)
+    ) {
       for (const c of this.charts) c.destroy();
       this.charts = wantCharts ? this.makeCharts(chartsTop, chartsH, cols, geometry) : [];
       this.chartsShown = wantCharts;
@@ -247,6 +273,7 @@ export class Dashboard {
     const half = Math.floor(cols / 2);
     const quarter = Math.floor((cols - half) / 2);
     const line = contrib.line({
+      screen: this.screen,
       top,
       left: 0,
       width: half,
@@ -257,6 +284,7 @@ export class Dashboard {
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
     const bar = contrib.bar({
+      screen: this.screen,
       top,
       left: half,
       width: quarter,
@@ -269,6 +297,7 @@ export class Dashboard {
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
     const spark = contrib.sparkline({
+      screen: this.screen,
       top,
       left: half + quarter,
       width: cols - half - quarter,
@@ -278,6 +307,7 @@ export class Dashboard {
       style: { fg: 'cyan', titleFg: 'white' },
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
+    // Appended, not parented: contrib's charts build their canvas when attached.
     for (const w of [line, bar, spark]) {
       w.set('geometry', geometry);
       this.screen.append(w);
@@ -315,14 +345,23 @@ export class Dashboard {
       return;
     }
     const name = key?.full ?? key?.name;
-    if (name === 'C-c') return this.quit(true);
+    if (name === 'C-c') {
+      this.quit(true);
+      return;
+    }
     if (this.logFocused) {
-      if (ch === 'l' || name === 'escape') return this.focusLog(false);
+      if (ch === 'l' || name === 'escape') {
+        this.focusLog(false);
+        return;
+      }
       if (name === 'up') this.log.scroll(-1);
       else if (name === 'down') this.log.scroll(1);
       else if (name === 'pageup') this.log.scroll(-((this.log.height as number) - 2));
       else if (name === 'pagedown') this.log.scroll((this.log.height as number) - 2);
-      else if (ch === 'q') return this.quit(false);
+      else if (ch === 'q') {
+        this.quit(false);
+        return;
+      }
       this.scheduleRender();
       return;
     }
@@ -331,16 +370,19 @@ export class Dashboard {
       case '=':
         this.note('key +: one worker more');
         this.options.commands.scale({ by: 1 });
-        return this.refresh();
+        this.refresh();
+        return;
       case '-':
       case '_':
         this.note('key -: one worker fewer');
         this.options.commands.scale({ by: -1 });
-        return this.refresh();
+        this.refresh();
+        return;
       case 'r':
         this.note('key r: graceful reload');
         void this.options.commands.reload();
-        return this.refresh();
+        this.refresh();
+        return;
       case 'k':
       case 'K': {
         const pid = this.selectedPid;
@@ -353,16 +395,20 @@ export class Dashboard {
           this.note(`key K: SIGKILL worker ${slot} (pid ${pid})`);
           this.options.commands.kill(pid);
         }
-        return this.refresh();
+        this.refresh();
+        return;
       }
       case 'l':
-        return this.focusLog(true);
+        this.focusLog(true);
+        return;
       case '?':
         this.help.show();
         this.help.setFront();
-        return this.scheduleRender();
+        this.scheduleRender();
+        return;
       case 'q':
-        return this.quit(false);
+        this.quit(false);
+        return;
     }
     if (name === 'up' || name === 'down') this.moveSelection(name === 'up' ? -1 : 1);
   }
@@ -379,7 +425,11 @@ export class Dashboard {
   private focusLog(on: boolean): void {
     this.logFocused = on;
     this.log.style.border = { fg: on ? 'yellow' : 'blue' };
-    this.log.setLabel(on ? ' log (focused: ↑ ↓ PgUp PgDn scroll, l or Esc to leave) ' : ' events and worker output ');
+    this.log.setLabel(
+      on
+        ? ' log (focused: ↑ ↓ PgUp PgDn scroll, l or Esc to leave) '
+        : ' events and worker output ',
+    );
     if (!on) this.log.setScrollPerc(100);
     this.scheduleRender();
   }
@@ -403,7 +453,9 @@ export class Dashboard {
 
   /** Echoes a user action into the log. */
   private note(text: string): void {
-    this.appendLog([`{magenta-fg}${new Date().toISOString().slice(11, 19)} ${esc(text)}{/magenta-fg}`]);
+    this.appendLog([
+      `{magenta-fg}${new Date().toISOString().slice(11, 19)} ${esc(text)}{/magenta-fg}`,
+    ]);
   }
 
   private appendLog(lines: string[]): void {

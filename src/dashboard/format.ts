@@ -1,7 +1,12 @@
 // Pure text for the dashboard: the worker table's columns, the header lines, the log lines.
 // No blessed here, so layout decisions and formatting are unit-testable.
 
-import type { PoolEvent, PoolSnapshot, WorkerOutput, WorkerSnapshot } from '../supervisor/snapshot.js';
+import type {
+  PoolEvent,
+  PoolSnapshot,
+  WorkerOutput,
+  WorkerSnapshot,
+} from '../supervisor/snapshot.js';
 
 /** One column of the worker table. Lower priority columns are dropped first when narrow. */
 interface Column {
@@ -22,9 +27,21 @@ const COLUMNS: Column[] = [
   { title: 'INFL', width: 4, priority: 2, align: 'right', cell: (w) => String(w.inFlight) },
   { title: 'P99', width: 7, priority: 2, align: 'right', cell: (w) => ms(w.p99Ms) },
   { title: 'LAG', width: 6, priority: 4, align: 'right', cell: (w) => ms(w.lagMs) },
-  { title: 'CPU%', width: 5, priority: 1, align: 'right', cell: (w) => (w.cpu === null ? '-' : w.cpu.toFixed(0)) },
+  {
+    title: 'CPU%',
+    width: 5,
+    priority: 1,
+    align: 'right',
+    cell: (w) => (w.cpu === null ? '-' : w.cpu.toFixed(0)),
+  },
   { title: 'RSS', width: 6, priority: 1, align: 'right', cell: (w) => bytes(w.rss) },
-  { title: 'HB', width: 5, priority: 0, align: 'right', cell: (w) => (w.heartbeatAgeMs === null ? '-' : secs(w.heartbeatAgeMs)) },
+  {
+    title: 'HB',
+    width: 5,
+    priority: 0,
+    align: 'right',
+    cell: (w) => (w.heartbeatAgeMs === null ? '-' : secs(w.heartbeatAgeMs)),
+  },
   { title: 'RST', width: 3, priority: 2, align: 'right', cell: (w) => String(w.restarts) },
 ];
 
@@ -109,7 +126,10 @@ export function headerLines(s: PoolSnapshot, width: number): string[] {
   const lines = [first, second];
   if (s.waiting.length > 0) {
     const w = s.waiting
-      .map((x) => `slot ${x.slot} flapping (${x.failures} failed boots, retry in ${secs(x.retryInMs)})`)
+      .map(
+        (x) =>
+          `slot ${x.slot} flapping (${x.failures} failed boots, retry in ${secs(x.retryInMs)})`,
+      )
       .join('; ');
     lines.push(`{red-fg}${esc(w)}{/red-fg}`);
   }
@@ -121,7 +141,8 @@ function stateText(s: PoolSnapshot): string {
     return `{cyan-fg}{bold}RELOADING{/bold} ${s.reload.newReady} new ready / ${s.reload.oldTotal - s.reload.oldLeft} of ${s.reload.oldTotal} old drained{/cyan-fg}`;
   }
   if (s.state === 'stopping') return '{yellow-fg}{bold}STOPPING{/bold}{/yellow-fg}';
-  if (s.state === 'running' && s.live !== s.target) return '{cyan-fg}{bold}SCALING{/bold}{/cyan-fg}';
+  if (s.state === 'running' && s.live !== s.target)
+    return '{cyan-fg}{bold}SCALING{/bold}{/cyan-fg}';
   if (s.state === 'running') return '{green-fg}{bold}RUNNING{/bold}{/green-fg}';
   return `{bold}${s.state.toUpperCase()}{/bold}`;
 }
@@ -131,7 +152,8 @@ export function eventLines(e: PoolEvent): string[] {
   const color = e.level === 'error' ? 'red' : e.level === 'warn' ? 'yellow' : null;
   const head = `${clock(e.at)} ${esc(e.message)}`;
   const lines = [color ? `{${color}-fg}${head}{/${color}-fg}` : head];
-  for (const frame of (e.stack ?? []).slice(0, 5)) lines.push(`{red-fg}         ${esc(frame)}{/red-fg}`);
+  for (const frame of (e.stack ?? []).slice(0, 5))
+    lines.push(`{red-fg}         ${esc(frame)}{/red-fg}`);
   return lines;
 }
 
@@ -143,11 +165,22 @@ export function outputLine(o: WorkerOutput): string {
 
 /** Strips ANSI escape sequences and control characters, which would move the cursor or recolor the screen. */
 export function sanitize(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  const ansi = /\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])/g;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: removing control characters is the point
-  return text.replace(ansi, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '').replace(/\t/g, '  ');
+  return text.replace(ANSI, '').replace(CONTROL, '').replace(/\t/g, '  ');
 }
+
+// Built from strings: biome rejects control characters in regex literals.
+const ESC = String.fromCharCode(27);
+const BEL = String.fromCharCode(7);
+/** CSI sequences, OSC strings and the two-byte escapes. */
+const ANSI = new RegExp(
+  `${ESC}(?:\\[[0-?]*[ -/]*[@-~]|\\][^${BEL}${ESC}]*(?:${BEL}|${ESC}\\\\)|[@-Z\\\\-_])`,
+  'g',
+);
+/** C0 controls but tab and newline, and DEL. */
+const CONTROL = new RegExp(
+  `[${String.fromCharCode(0)}-${String.fromCharCode(8)}${String.fromCharCode(11)}-${String.fromCharCode(31)}${String.fromCharCode(127)}]`,
+  'g',
+);
 
 /** Escapes blessed's tag syntax. */
 export function esc(text: string): string {

@@ -5,6 +5,7 @@
 import { lookup } from 'node:dns/promises';
 import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
+import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
 
 export type BindSpec =
@@ -35,8 +36,8 @@ export function parseBind(value: string): BindSpec | string {
     return path.startsWith('/') || path.startsWith('.') ? { kind: 'unix', path } : expected;
   }
   if (value.startsWith('fd://')) {
-    const fd = Number(value.slice(5));
-    return Number.isInteger(fd) && fd >= 0 && value.slice(5) !== '' ? { kind: 'fd', fd } : expected;
+    const digits = value.slice(5);
+    return /^\d{1,9}$/.test(digits) ? { kind: 'fd', fd: Number(digits) } : expected;
   }
   const m = /^(?:\[(?<v6>[0-9A-Fa-f:.]+)\]|(?<host>[^:[\]\s]*)):(?<port>\d{1,5})$/.exec(value);
   if (!m?.groups) return expected;
@@ -67,6 +68,9 @@ type CreateServerHandle = (
 // Node's own bind-without-listen: what the cluster module uses for its shared handles.
 const createServerHandle = (net as unknown as { _createServerHandle: CreateServerHandle })
   ._createServerHandle;
+
+/** libuv's error codes are negated errnos. */
+const UV_EADDRINUSE = -constants.errno.EADDRINUSE;
 
 function errnoText(err: number): string {
   const name = getSystemErrorName(err);
@@ -99,7 +103,17 @@ export async function openListener(spec: BindSpec): Promise<Listener> {
   }
   const out: Record<string, unknown> = {};
   handle.getsockname?.(out);
-  const port = typeof out.port === 'number' ? out.port : spec.port;
+  // libuv defers EADDRINUSE from bind(2) to listen(2), and we never listen here. An unbound
+  // socket reports port 0; left alone, a worker's listen would put it on a random port.
+  if (
+    typeof out.port !== 'number' ||
+    out.port === 0 ||
+    (spec.port !== 0 && out.port !== spec.port)
+  ) {
+    handle.close();
+    throw new BindError(`cannot bind ${formatBind(spec)}: ${errnoText(UV_EADDRINUSE)}`);
+  }
+  const port = out.port;
   const shown = family === 6 ? `[${address}]` : address;
   return { spec, fd: handle.fd, url: `http://${shown}:${port}`, port, close: () => handle.close() };
 }
@@ -161,7 +175,8 @@ function adoptFd(spec: { kind: 'fd'; fd: number }): Listener {
     if (err instanceof BindError) throw err;
     throw new BindError(`cannot use ${where}: no such open file descriptor`);
   }
-  const handle = createServerHandle(null, -1, -1, spec.fd);
+  // Port 0 and no address: adopt the fd as it is, no bind.
+  const handle = createServerHandle(null, 0, -1, spec.fd);
   if (typeof handle === 'number') throw new BindError(`cannot use ${where}: ${errnoText(handle)}`);
   const out: Record<string, unknown> = {};
   handle.getsockname?.(out);

@@ -56,6 +56,7 @@ export interface WorkerSnapshot {
   status: [number, number, number, number, number];
   p50Ms: number | null;
   p99Ms: number | null;
+  /** The worst event-loop delay in the last heartbeat interval. */
   lagMs: number | null;
   cpu: number | null;
   rss: number | null;

@@ -834,7 +834,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       status: w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
       p50Ms: w.latency(0.5),
       p99Ms: w.latency(0.99),
-      lagMs: w.stats?.lagMs.mean ?? null,
+      lagMs: w.stats?.lagMs.max ?? null,
       cpu: w.cpu,
       rss: w.rss ?? w.stats?.rss ?? null,
       heartbeatAgeMs: w.lastHeartbeat === null ? null : now - w.lastHeartbeat,
