@@ -110,6 +110,12 @@ export async function start(argv: string[]): Promise<number> {
         const why = err instanceof Error ? err.message : String(err);
         logger.line('error', `the dashboard failed (${why}); continuing with log lines`);
       },
+      onTerminalLost: () => {
+        // Like any foreground program whose terminal closes: stop, gracefully.
+        dashboard?.destroy();
+        dashboard = null;
+        void sup.stop();
+      },
     });
     dashboard.start();
   }

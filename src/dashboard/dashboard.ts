@@ -48,6 +48,8 @@ export interface DashboardOptions {
   onDetach?: () => void;
   /** Called if the dashboard itself fails; it has already restored the terminal. */
   onError?: (err: unknown) => void;
+  /** Called when the terminal's input ends: the window was closed or the connection dropped. */
+  onTerminalLost?: () => void;
 }
 
 /** Chart history kept: one sample per refresh. */
@@ -97,7 +99,12 @@ export class Dashboard {
   private timer: NodeJS.Timeout | null = null;
   private renderPending = false;
   private lastSnapshot: PoolSnapshot | null = null;
-  private readonly onEvent = (e: PoolEvent) => this.guard(() => this.appendLog(eventLines(e)));
+  private readonly onEvent = (e: PoolEvent) =>
+    this.guard(() => {
+      this.appendLog(eventLines(e));
+      // Pool events change the header and the table: show it now, not at the next tick.
+      this.scheduleRefresh();
+    });
   private readonly onOutput = (o: WorkerOutput) =>
     this.guard(() => this.appendLog([outputLine(o)]));
 
@@ -181,6 +188,10 @@ export class Dashboard {
       this.guard(() => this.onKey(ch, key)),
     );
     this.screen.on('resize', () => this.guard(() => this.refresh()));
+    // The terminal went away (window closed, ssh dropped): nothing left to draw on.
+    const input = options.input ?? process.stdin;
+    input.once('end', () => this.options.onTerminalLost?.());
+    input.once('error', () => this.options.onTerminalLost?.());
   }
 
   /** Starts drawing and listening. */
@@ -462,6 +473,17 @@ export class Dashboard {
     if (this.destroyed) return;
     for (const l of lines) this.log.log(l);
     this.scheduleRender();
+  }
+
+  private refreshPending = false;
+
+  private scheduleRefresh(): void {
+    if (this.refreshPending || this.destroyed) return;
+    this.refreshPending = true;
+    setTimeout(() => {
+      this.refreshPending = false;
+      this.guard(() => this.refresh());
+    }, 50);
   }
 
   private scheduleRender(): void {

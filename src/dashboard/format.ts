@@ -111,19 +111,17 @@ export function heartbeatColor(ageMs: number | null, timeoutMs: number): string 
 /** The header's lines: who and where, then how the pool is doing. */
 export function headerLines(s: PoolSnapshot, width: number): string[] {
   const where = s.listening.join(' ') || '(not bound)';
-  const first = `{bold}gsup ${s.versions.gsup}{/bold}  node ${s.versions.node}  app {bold}${esc(s.app)}{/bold}  ${esc(where)}  up ${duration(s.uptimeMs)}`;
+  const first = `{bold}gsup ${s.versions.gsup}{/bold} (pid ${s.pid})  node ${s.versions.node}  app {bold}${esc(s.app)}{/bold}  ${esc(where)}  up ${duration(s.uptimeMs)}`;
   const state = stateText(s);
   const second = [
-    state,
+    stateText(s),
     `workers {bold}${s.ready}/${s.target}{/bold} ready (${s.live} live)`,
     `{bold}${rate(s.totals.rps)}{/bold} req/s`,
     `${count(s.totals.requests)} requests`,
     `${s.totals.inFlight} in flight`,
     `5xx ${count(s.totals.status[4])}`,
-    `reloads ${s.totals.reloads}`,
-    `restarts ${s.totals.restarts}`,
   ].join('  ');
-  const lines = [first, second];
+  let third = `reloads ${s.totals.reloads}  restarts ${s.totals.restarts}  timeout ${s.timeoutMs ? secs(s.timeoutMs) : 'off'}  max-workers ${s.maxWorkers}`;
   if (s.waiting.length > 0) {
     const w = s.waiting
       .map(
@@ -131,8 +129,9 @@ export function headerLines(s: PoolSnapshot, width: number): string[] {
           `slot ${x.slot} flapping (${x.failures} failed boots, retry in ${secs(x.retryInMs)})`,
       )
       .join('; ');
-    lines.push(`{red-fg}${esc(w)}{/red-fg}`);
+    third += `  {red-fg}${esc(w)}{/red-fg}`;
   }
+  const lines = [first, second, third];
   return lines.map((l) => clip(l, width));
 }
 
