@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { EXIT_FAILURE } from '../src/exit-codes.js';
-import { DEADLINE_MS, FIXTURES, type Gsup, get, gsup, killQuietly, type Reply } from './helpers.js';
+import { DEADLINE_MS, type Gsup, get, gsup, type Reply } from './helpers.js';
 
-const BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
+const _BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
 
 /** A fresh path in the temp folder, removed after the test. */
 function tempPath(t: ExecutionContext, name: string): string {

@@ -112,7 +112,6 @@ export function heartbeatColor(ageMs: number | null, timeoutMs: number): string 
 export function headerLines(s: PoolSnapshot, width: number): string[] {
   const where = s.listening.join(' ') || '(not bound)';
   const first = `{bold}gsup ${s.versions.gsup}{/bold} (pid ${s.pid})  node ${s.versions.node}  app {bold}${esc(s.app)}{/bold}  ${esc(where)}  up ${duration(s.uptimeMs)}`;
-  const state = stateText(s);
   const second = [
     stateText(s),
     `workers {bold}${s.ready}/${s.target}{/bold} ready (${s.live} live)`,

@@ -210,7 +210,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Gracefully replaces one worker: its successor is ready before it stops accepting. */
   recycle(pid: number, why = 'asked'): boolean {
     const w = this.byPid(pid);
-    if (!w || !w.active || w.replacing) return false;
+    if (!w?.active || w.replacing) return false;
     w.replacing = 'recycle';
     this.log('info', 'recycle', `recycling worker ${w.slot} (pid ${w.pid}): ${why}`, w);
     this.manage();
