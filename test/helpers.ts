@@ -2,7 +2,8 @@
 // waits for log lines or states with generous deadlines (never fixed sleeps).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
@@ -33,6 +34,8 @@ export interface Gsup {
   readyPids(): number[];
   /** All worker pids ever booted. */
   allPids(): number[];
+  /** The XDG_RUNTIME_DIR this gsup was given: where its control socket lives. */
+  runtimeDir: string;
 }
 
 /** Starts `gsup ARGS...` in `cwd` (default: the fixtures folder). Killed with everything it started at teardown. */
@@ -52,7 +55,9 @@ export function gsup(
   const [file, argv] = opts.shell
     ? dieWithTest('/bin/sh', ['-c', opts.shell, ...command])
     : dieWithTest(process.execPath, command.slice(1));
-  const env: Record<string, string | undefined> = { ...process.env, ...opts.env };
+  // Each gsup gets its own runtime dir, so control sockets (named "default") never clash.
+  const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-run-`);
+  const env: Record<string, string | undefined> = { ...process.env, XDG_RUNTIME_DIR: runtimeDir, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const child = spawn(file, argv, {
     cwd: opts.cwd ?? FIXTURES,
@@ -150,6 +155,7 @@ export function gsup(
       return [...ready];
     },
     allPids,
+    runtimeDir,
   };
 }
 

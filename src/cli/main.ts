@@ -3,10 +3,28 @@
 import { readFileSync } from 'node:fs';
 import { suggest } from '../config/parse.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { remote } from './remote.js';
 import { start } from './start.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; doc: string }> = {
   start: { run: start, doc: 'run APP on a pool of workers (gsup start --help)' },
+  status: {
+    run: (argv) => remote('status', argv),
+    doc: 'the pool of a running gsup, as a table (--json: the snapshot)',
+  },
+  scale: {
+    run: (argv) => remote('scale', argv),
+    doc: 'gsup scale 8 | +2 | -1: change the worker count',
+  },
+  reload: {
+    run: (argv) => remote('reload', argv),
+    doc: 'graceful rolling reload; waits for done or rolled back',
+  },
+  stop: { run: (argv) => remote('stop', argv), doc: 'graceful stop (--quick: workers exit now)' },
+  top: {
+    run: (argv) => remote('top', argv),
+    doc: 'the live dashboard of a running gsup; q detaches',
+  },
 };
 
 function help(): string {
@@ -18,6 +36,8 @@ function help(): string {
     '',
     'Commands:',
     ...verbs,
+    '',
+    'The steering verbs take --name NAME (default: default) or --control PATH.',
     '',
     'Signals to a running gsup: HUP reload, TTIN/TTOU one worker more/fewer, TERM graceful stop,',
     'INT/QUIT quick stop, USR1 reopen the log file.',

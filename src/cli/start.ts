@@ -1,8 +1,11 @@
 // `gsup start APP`: validates the input, binds, runs the pool, and wires the signals (one of the
 // three front doors) to the supervisor's commands.
 
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
 import { ConfigError, parseStart, startHelp } from '../config/parse.js';
+import { controlPath } from '../control/paths.js';
+import { ControlError, ControlServer } from '../control/server.js';
 import { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { BindError, type BindSpec, parseBind } from '../supervisor/listener.js';
@@ -80,13 +83,23 @@ export async function start(argv: string[]): Promise<number> {
   if (logger) attachLogger(logger);
   process.title = `gsup: ${config.name} ${appArg}`;
 
+  // Refusals come before anything starts: a live pidfile, a name in use, an address in use.
+  const pidfile = config.pidfile ? claimPidfile(config.pidfile) : null;
+  if (typeof pidfile === 'string') return failure(pidfile);
+  const control = config.controlEnabled
+    ? new ControlServer(sup, controlPath(config.name, config.control), config.name)
+    : null;
+  const release = () => {
+    control?.close();
+    pidfile?.release();
+  };
   try {
+    const { replacedStale } = (await control?.listen()) ?? { replacedStale: false };
     await sup.start();
+    if (replacedStale) logger?.line('info', `replaced a stale control socket at ${control?.path}`);
   } catch (err) {
-    if (err instanceof BindError) {
-      process.stderr.write(`gsup: ${err.message}\n`);
-      return EXIT_FAILURE;
-    }
+    release();
+    if (err instanceof BindError || err instanceof ControlError) return failure(err.message);
     throw err;
   }
   const version = sup.snapshot().versions.gsup;
@@ -136,6 +149,7 @@ export async function start(argv: string[]): Promise<number> {
   process.on('SIGUSR1', () => logger?.reopen());
 
   const code = await sup.done;
+  release();
   if (dashboard) {
     dashboard.destroy();
     // The screen is gone: leave the person the errors that explain why it stopped, if any.
@@ -149,6 +163,53 @@ export async function start(argv: string[]): Promise<number> {
   }
   await logger?.flush();
   return code;
+}
+
+function failure(message: string): number {
+  process.stderr.write(`gsup: ${message}\n`);
+  return EXIT_FAILURE;
+}
+
+/** Writes our pid to `path`, or says why not (it names a live process). Gunicorn's --pid, same rules. */
+function claimPidfile(path: string): { release: () => void } | string {
+  let recorded: number | null = null;
+  try {
+    recorded = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+  } catch {
+    recorded = null;
+  }
+  if (recorded && recorded !== process.pid && isRunning(recorded)) {
+    return `pidfile ${path} records pid ${recorded}, which is running (another gsup?); stop it or remove the file`;
+  }
+  try {
+    writeFileSync(path, `${process.pid}\n`);
+  } catch (err) {
+    return `cannot write pidfile ${path}: ${(err as Error).message}`;
+  }
+  return {
+    release: () => {
+      try {
+        if (readFileSync(path, 'utf8').trim() === String(process.pid)) unlinkSync(path);
+      } catch {
+        // gone already
+      }
+    },
+  };
+}
+
+/** Alive and not a zombie. */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return true;
+  }
 }
 
 function usage(message: string): number {

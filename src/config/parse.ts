@@ -70,7 +70,8 @@ export function parseStart(argv: string[], env: Record<string, string | undefine
       continue;
     }
     sources[s.key] = 'cli';
-    if (s.type === 'flag') config[s.key] = s.key === 'tui' ? !raw : raw;
+    // `--no-X` flags turn a setting that defaults to on off.
+    if (s.type === 'flag') config[s.key] = s.flag.startsWith('no-') ? !raw : raw;
     else if (s.type === 'list')
       config[s.key] = (raw as string[]).map((v) => checkValue(s, v, 'cli'));
     else config[s.key] = checkValue(s, raw as string, 'cli');
@@ -149,6 +150,7 @@ function checkValue(
     return n;
   }
   if (value === '') bad('a non-empty value');
+  if (s.pattern && !s.pattern.re.test(value)) bad(s.pattern.expected);
   return value;
 }
 

@@ -17,6 +17,9 @@ export interface Config {
   tui: boolean;
   logFile: string | null;
   name: string;
+  control: string | null;
+  controlEnabled: boolean;
+  pidfile: string | null;
 }
 
 export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag';
@@ -32,6 +35,8 @@ export interface Setting {
   metavar?: string;
   min?: number;
   max?: number;
+  /** For strings: the form a value must have, and how to say it. */
+  pattern?: { re: RegExp; expected: string };
   doc: string;
   /** The default, which may read the environment (WEB_CONCURRENCY, PORT). */
   default: (env: Env) => Config[keyof Config];
@@ -174,8 +179,35 @@ export const SETTINGS: Setting[] = [
     flag: 'name',
     type: 'string',
     metavar: 'NAME',
-    doc: 'name of this instance, shown in the process title and the log',
+    pattern: { re: /^[A-Za-z0-9_.-]{1,64}$/, expected: 'letters, digits, _ . or -, at most 64' },
+    doc: 'name of this instance: names its control socket, so `gsup status --name NAME` finds it',
     default: () => 'default',
     defaultDoc: 'default',
+  },
+  {
+    key: 'control',
+    flag: 'control',
+    type: 'string',
+    metavar: 'PATH',
+    doc: 'the control socket path',
+    default: () => null,
+    defaultDoc: '$XDG_RUNTIME_DIR/gsup/NAME.sock, else ~/.gsup/NAME.sock',
+  },
+  {
+    key: 'controlEnabled',
+    flag: 'no-control',
+    type: 'flag',
+    doc: 'no control socket (gsup status, scale, reload, stop and top cannot reach this instance)',
+    default: () => true,
+    defaultDoc: 'enabled',
+  },
+  {
+    key: 'pidfile',
+    flag: 'pidfile',
+    type: 'string',
+    metavar: 'PATH',
+    doc: 'write the supervisor pid here; refuse to start if it names a live process',
+    default: () => null,
+    defaultDoc: 'none',
   },
 ];

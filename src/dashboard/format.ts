@@ -246,3 +246,11 @@ export function bytes(v: number | null): string {
 function clock(at: number): string {
   return new Date(at).toISOString().slice(11, 19);
 }
+
+/** A tagged line as plain text (for `gsup status`): tags removed, escaped braces restored. */
+export function plain(text: string): string {
+  return text
+    .replace(/\{(?!open\}|close\})[^{}]*\}/g, '')
+    .replace(/\{open\}/g, '{')
+    .replace(/\{close\}/g, '}');
+}

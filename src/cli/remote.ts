@@ -1,0 +1,274 @@
+// The verbs that steer a running gsup over its control socket: status, scale, reload, stop
+// and top. Each is a thin client: the supervisor does the work and says how it went.
+
+import { EventEmitter } from 'node:events';
+import { parseArgs } from 'node:util';
+import { ConfigError, suggest } from '../config/parse.js';
+import { SETTINGS } from '../config/schema.js';
+import { ControlClient, NotRunningError } from '../control/client.js';
+import { controlPath } from '../control/paths.js';
+import { parseScale } from '../control/protocol.js';
+import { Dashboard, type PoolCommands, type PoolSource } from '../dashboard/dashboard.js';
+import { columnsFor, headerLines, plain, tableHeader, tableRow } from '../dashboard/format.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import type { PoolSnapshot } from '../supervisor/snapshot.js';
+import type { ReloadResult } from '../supervisor/supervisor.js';
+
+interface VerbSpec {
+  usage: string;
+  flags: Record<string, { type: 'boolean' | 'string'; doc: string }>;
+  positionals: [number, number];
+}
+
+const COMMON = {
+  name: { type: 'string', doc: 'the instance to talk to (default: default)' },
+  control: { type: 'string', doc: 'its control socket path' },
+  help: { type: 'boolean', doc: 'show this help' },
+} as const;
+
+const VERBS: Record<string, VerbSpec> = {
+  status: {
+    usage: 'gsup status [--json]',
+    flags: { json: { type: 'boolean', doc: 'print the snapshot as JSON' } },
+    positionals: [0, 0],
+  },
+  scale: { usage: 'gsup scale N | +N | -N', flags: {}, positionals: [1, 1] },
+  reload: { usage: 'gsup reload', flags: {}, positionals: [0, 0] },
+  stop: {
+    usage: 'gsup stop [--quick]',
+    flags: { quick: { type: 'boolean', doc: 'workers exit now instead of draining' } },
+    positionals: [0, 0],
+  },
+  top: { usage: 'gsup top', flags: {}, positionals: [0, 0] },
+};
+
+interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  path: string;
+  name: string;
+}
+
+function parseVerb(verb: string, argv: string[]): Parsed | string {
+  const spec = VERBS[verb];
+  if (!spec) throw new Error(`no such verb ${verb}`);
+  const flags = { ...COMMON, ...spec.flags };
+  const options = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { type: v.type }]));
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    // `gsup scale -1`: a negative count is the argument, not a flag.
+    const counts = verb === 'scale' ? argv.filter((a) => /^-\d+$/.test(a)) : [];
+    const args = argv.filter((a) => !counts.includes(a));
+    parsed = parseArgs({ args, options: options as never, allowPositionals: true, strict: true });
+    parsed.positionals = [...counts, ...parsed.positionals];
+  } catch (err) {
+    const msg = (err as Error).message;
+    const opt = /'(--?[^']+)'/.exec(msg)?.[1];
+    if (opt && (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const guess = suggest(opt.replace(/^-+/, ''), Object.keys(flags));
+      return `${verb}: unknown option ${opt}${guess ? `; did you mean --${guess}?` : ''} (usage: ${spec.usage})`;
+    }
+    return `${verb}: ${msg.split('\n')[0]} (usage: ${spec.usage})`;
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return '';
+  const [min, max] = spec.positionals;
+  if (parsed.positionals.length < min || parsed.positionals.length > max) {
+    return `${verb}: expected ${min === max ? min : `${min} to ${max}`} argument${max === 1 ? '' : 's'}, got ${parsed.positionals.length} (usage: ${spec.usage})`;
+  }
+  const nameSetting = SETTINGS.find((s) => s.key === 'name');
+  const name = typeof values.name === 'string' ? values.name : 'default';
+  if (nameSetting?.pattern && !nameSetting.pattern.re.test(name)) {
+    return `name: expected ${nameSetting.pattern.expected}, got ${JSON.stringify(name)} (from the command line)`;
+  }
+  const path = controlPath(name, typeof values.control === 'string' ? values.control : null);
+  return { values, positionals: parsed.positionals, path, name };
+}
+
+function verbHelp(verb: string): string {
+  const spec = VERBS[verb];
+  if (!spec) return '';
+  const flags = { ...spec.flags, ...COMMON };
+  return [
+    `Usage: ${spec.usage} [--name NAME] [--control PATH]`,
+    '',
+    ...Object.entries(flags).map(
+      ([k, v]) => `  --${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(24) + v.doc,
+    ),
+  ].join('\n');
+}
+
+/** Runs one remote verb. */
+export async function remote(verb: string, argv: string[]): Promise<number> {
+  const parsed = parseVerb(verb, argv);
+  if (parsed === '') {
+    process.stdout.write(`${verbHelp(verb)}\n`);
+    return EXIT_OK;
+  }
+  if (typeof parsed === 'string') {
+    process.stderr.write(`gsup: ${parsed}\n`);
+    return EXIT_USAGE;
+  }
+  let client: ControlClient;
+  try {
+    client = await ControlClient.connect(parsed.path, parsed.name);
+  } catch (err) {
+    if (err instanceof NotRunningError) {
+      process.stderr.write(`gsup: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+    throw err;
+  }
+  try {
+    switch (verb) {
+      case 'status':
+        return await status(client, parsed.values.json === true);
+      case 'scale':
+        return await scale(client, parsed.positionals[0] ?? '');
+      case 'reload':
+        return await reload(client);
+      case 'stop':
+        return await stop(client, parsed.values.quick === true);
+      case 'top':
+        return await top(client);
+    }
+    return EXIT_USAGE;
+  } finally {
+    client.close();
+  }
+}
+
+async function status(client: ControlClient, json: boolean): Promise<number> {
+  const r = await client.request({ cmd: 'status' });
+  if (!r.ok) return failed(r.error);
+  const snap = r.result as PoolSnapshot;
+  if (json) {
+    process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
+    return EXIT_OK;
+  }
+  const width =
+    process.stdout.columns && process.stdout.columns > 40 ? process.stdout.columns : 120;
+  const cols = columnsFor(width);
+  const lines = [
+    ...headerLines(snap, width).map(plain),
+    '',
+    plain(tableHeader(cols)),
+    ...snap.workers.map((w) => plain(tableRow(w, snap, cols))),
+  ];
+  for (const w of snap.waiting)
+    lines.push(
+      `slot ${w.slot}: flapping, ${w.failures} failed boots, next try in ${(w.retryInMs / 1000).toFixed(1)}s`,
+    );
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return EXIT_OK;
+}
+
+async function scale(client: ControlClient, arg: string): Promise<number> {
+  const to = parseScale(arg);
+  if (to === null) {
+    process.stderr.write(`gsup: scale: expected N, +N or -N, got ${JSON.stringify(arg)}\n`);
+    return EXIT_USAGE;
+  }
+  const r = await client.request({ cmd: 'scale', to: arg });
+  if (!r.ok) return failed(r.error);
+  process.stdout.write(`gsup: scaling to ${(r.result as { target: number }).target} workers\n`);
+  return EXIT_OK;
+}
+
+async function reload(client: ControlClient): Promise<number> {
+  process.stdout.write('gsup: reloading (waits until it is done or rolled back)...\n');
+  const r = await client.request({ cmd: 'reload' });
+  if (!r.ok) return failed(r.error);
+  process.stdout.write(`gsup: ${(r.result as ReloadResult).message}\n`);
+  return EXIT_OK;
+}
+
+async function stop(client: ControlClient, quick: boolean): Promise<number> {
+  const r = await client.request({ cmd: 'stop', quick });
+  if (!r.ok) return failed(r.error);
+  // Stay until the supervisor is gone, so `gsup stop && gsup start` never overlaps.
+  await new Promise<void>((resolve) => client.once('close', resolve));
+  process.stdout.write(`gsup: stopped (${quick ? 'quick' : 'graceful'})\n`);
+  return EXIT_OK;
+}
+
+/** The dashboard of a running instance, over the socket: keys act remotely, q detaches. */
+async function top(client: ControlClient): Promise<number> {
+  if (!process.stdout.isTTY || !process.stdin.isTTY) {
+    process.stderr.write('gsup: top needs a terminal; use gsup status for a one-off table\n');
+    return EXIT_USAGE;
+  }
+  const source = await remoteSource(client);
+  const commands = remoteCommands(client);
+  return new Promise<number>((resolve) => {
+    let finished = false;
+    const finish = (code: number, message: string) => {
+      if (finished) return;
+      finished = true;
+      dash.destroy();
+      process.stdout.write(`${message}\n`);
+      resolve(code);
+    };
+    const dash = new Dashboard({
+      source,
+      commands,
+      quit: 'detach',
+      onDetach: () => finish(EXIT_OK, 'gsup top: detached; the server keeps running'),
+      onError: (err) =>
+        finish(EXIT_FAILURE, `gsup top: the dashboard failed: ${(err as Error).message}`),
+      onTerminalLost: () => finish(EXIT_OK, ''),
+    });
+    client.once('close', () =>
+      finish(EXIT_OK, 'gsup top: the server closed the connection (it stopped)'),
+    );
+    dash.start();
+  });
+}
+
+/** A PoolSource fed by the subscription stream: the latest snapshot, plus events and output. */
+export async function remoteSource(client: ControlClient): Promise<PoolSource> {
+  const emitter = new EventEmitter();
+  let latest: PoolSnapshot | null = null;
+  const first = new Promise<void>((resolve) => {
+    client.on('snapshot', (s) => {
+      // Periodic snapshots leave the events out; keep the ones the first snapshot carried.
+      latest = latest && s.events.length === 0 ? { ...s, events: latest.events } : s;
+      resolve();
+    });
+  });
+  client.on('event', (e) => emitter.emit('event', e));
+  client.on('output', (o) => emitter.emit('output', o));
+  const r = await client.request({ cmd: 'subscribe' });
+  if (!r.ok) throw new ConfigError(r.error);
+  await first;
+  return {
+    snapshot: () => latest as PoolSnapshot,
+    on: (event: string, listener: (arg: unknown) => void) => emitter.on(event, listener),
+    off: (event: string, listener: (arg: unknown) => void) => emitter.off(event, listener),
+  } as PoolSource;
+}
+
+/** PoolCommands that travel over the socket. */
+export function remoteCommands(client: ControlClient): PoolCommands {
+  return {
+    scale: (to) =>
+      void client.request({
+        cmd: 'scale',
+        to: typeof to === 'number' ? to : `${to.by >= 0 ? '+' : ''}${to.by}`,
+      }),
+    reload: async () => {
+      const r = await client.request({ cmd: 'reload' });
+      return r.ok ? (r.result as ReloadResult) : { ok: false, message: r.error };
+    },
+    stop: (opts) => void client.request({ cmd: 'stop', quick: opts?.quick === true }),
+    recycle: (pid) => void client.request({ cmd: 'recycle', pid }),
+    kill: (pid) => void client.request({ cmd: 'kill', pid }),
+  };
+}
+
+function failed(error: string): number {
+  process.stderr.write(`gsup: ${error}\n`);
+  return EXIT_FAILURE;
+}
+
+export const REMOTE_VERBS = Object.keys(VERBS);

@@ -1,0 +1,303 @@
+// Runs in the supervisor: the control socket, the third front door to the supervisor's commands
+// (after signals and keys). One unix socket per instance, mode 0600, in a directory the user
+// owns. Bad input gets an error reply naming the problem; nothing a client sends can crash,
+// block or slow the supervisor.
+
+import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { dirname } from 'node:path';
+import { suggest } from '../config/parse.js';
+import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
+import {
+  COMMANDS,
+  MAX_LINE_BYTES,
+  PROTOCOL_VERSION,
+  parseScale,
+  type Reply,
+  type StreamMessage,
+} from './protocol.js';
+
+/** The control socket cannot be made; the message is one line and names the fix. */
+export class ControlError extends Error {}
+
+/** Past this much unsent data to one client, its stream drops output (and says so) instead of queueing. */
+const MAX_PENDING_BYTES = 1024 * 1024;
+
+interface Subscriber {
+  conn: net.Socket;
+  dropped: number;
+}
+
+export class ControlServer {
+  private server: net.Server | null = null;
+  private readonly conns = new Set<net.Socket>();
+  private readonly subscribers = new Set<Subscriber>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly onEvent = (event: PoolEvent) =>
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'event', event }, false);
+  private readonly onOutput = (output: WorkerOutput) =>
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'output', output }, true);
+
+  constructor(
+    private readonly sup: Supervisor,
+    readonly path: string,
+    private readonly name: string,
+    private readonly refreshMs = 1000,
+  ) {}
+
+  /** Creates the socket. Throws ControlError for a name clash or an unsafe directory. */
+  async listen(): Promise<{ replacedStale: boolean }> {
+    const dir = dirname(this.path);
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new ControlError(
+        `cannot create the control socket directory ${dir}: ${(err as Error).message}`,
+      );
+    }
+    const st = statSync(dir);
+    const uid = process.getuid?.() ?? st.uid;
+    if (st.uid !== uid || (st.mode & 0o002) !== 0) {
+      throw new ControlError(
+        `control socket directory ${dir} is ${st.uid !== uid ? `owned by uid ${st.uid}, not you (${uid})` : 'world-writable'}; use --control PATH in a private directory`,
+      );
+    }
+    let replacedStale = false;
+    const existing = lstatOrNull(this.path);
+    if (existing && !existing.isSocket()) {
+      throw new ControlError(
+        `control socket path ${this.path} exists and is not a socket; remove it or use --control`,
+      );
+    }
+    if (existing) {
+      const pid = await livePid(this.path);
+      if (pid !== null) {
+        throw new ControlError(
+          `another gsup named "${this.name}" is running${pid > 0 ? ` (pid ${pid})` : ''} with control socket ${this.path}; stop it, or start this one with --name`,
+        );
+      }
+      unlinkSync(this.path); // stale: left by an instance that died
+      replacedStale = true;
+    }
+    const server = net.createServer((conn) => this.serve(conn));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      // Created 0600 from the start (umask), and chmod again in case the umask was ignored.
+      const umask = process.umask(0o177);
+      server.once('error', (err) => {
+        process.umask(umask);
+        reject(new ControlError(`cannot listen on control socket ${this.path}: ${err.message}`));
+      });
+      server.listen(this.path, () => {
+        process.umask(umask);
+        chmodSync(this.path, 0o600);
+        resolve();
+      });
+    });
+    this.sup.on('event', this.onEvent);
+    this.sup.on('output', this.onOutput);
+    this.timer = setInterval(() => this.pushSnapshots(), this.refreshMs);
+    this.timer.unref();
+    return { replacedStale };
+  }
+
+  /** Closes the socket and every connection, and removes the socket file. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.sup.off('event', this.onEvent);
+    this.sup.off('output', this.onOutput);
+    for (const c of this.conns) c.destroy();
+    if (this.server) {
+      this.server.close();
+      this.server = null;
+      try {
+        unlinkSync(this.path);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private serve(conn: net.Socket): void {
+    this.conns.add(conn);
+    conn.setEncoding('utf8');
+    let buffer = '';
+    conn.on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl = buffer.indexOf('\n');
+      while (nl !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        if (line.trim()) void this.handle(conn, line);
+        nl = buffer.indexOf('\n');
+      }
+      if (buffer.length > MAX_LINE_BYTES) {
+        this.send(conn, {
+          v: PROTOCOL_VERSION,
+          ok: false,
+          error: `request line longer than ${MAX_LINE_BYTES} bytes; closing`,
+        });
+        buffer = '';
+        conn.end();
+      }
+    });
+    // A client that vanishes mid-stream is normal.
+    conn.on('error', () => undefined);
+    conn.on('close', () => {
+      this.conns.delete(conn);
+      for (const s of this.subscribers) if (s.conn === conn) this.subscribers.delete(s);
+    });
+  }
+
+  private async handle(conn: net.Socket, line: string): Promise<void> {
+    let req: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(line);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+        throw new Error(`expected an object like {"cmd":"status"}, got ${line.slice(0, 60)}`);
+      }
+      req = parsed as Record<string, unknown>;
+    } catch (err) {
+      this.send(conn, {
+        v: PROTOCOL_VERSION,
+        ok: false,
+        error: `malformed JSON: ${(err as Error).message}`,
+      });
+      return;
+    }
+    const id = typeof req.id === 'number' ? req.id : undefined;
+    const reply = (r: { ok: true; result: unknown } | { ok: false; error: string }) =>
+      this.send(conn, { v: PROTOCOL_VERSION, ...(id === undefined ? {} : { id }), ...r } as Reply);
+    const fail = (error: string) => reply({ ok: false, error });
+    try {
+      const cmd = req.cmd;
+      if (typeof cmd !== 'string') return fail(`missing "cmd": one of ${COMMANDS.join(', ')}`);
+      switch (cmd) {
+        case 'status':
+          return reply({ ok: true, result: this.sup.snapshot() });
+        case 'scale': {
+          const to = parseScale(req.to);
+          if (to === null)
+            return fail(
+              `scale: expected "to" as N, "+N" or "-N", got ${JSON.stringify(req.to) ?? 'nothing'}`,
+            );
+          const max = this.sup.options.maxWorkers;
+          if (typeof to === 'number' && to < 1)
+            return fail(`scale: the pool never goes below 1 worker, got ${to}`);
+          if (typeof to === 'number' && to > max) {
+            return fail(
+              `scale: ${to} is above max-workers ${max} (start gsup with a higher --max-workers)`,
+            );
+          }
+          return reply({ ok: true, result: { target: this.sup.scale(to) } });
+        }
+        case 'reload': {
+          const r = await this.sup.reload();
+          return r.ok ? reply({ ok: true, result: r }) : fail(r.message);
+        }
+        case 'stop':
+          reply({ ok: true, result: { stopping: req.quick === true ? 'quick' : 'graceful' } });
+          void this.sup.stop({ quick: req.quick === true });
+          return;
+        case 'recycle':
+        case 'kill': {
+          const pid = req.pid;
+          if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) {
+            return fail(
+              `${cmd}: expected "pid" as a worker's pid, got ${JSON.stringify(pid) ?? 'nothing'}`,
+            );
+          }
+          const done =
+            cmd === 'kill'
+              ? this.sup.kill(pid)
+              : this.sup.recycle(pid, 'asked over the control socket');
+          return done
+            ? reply({ ok: true, result: { pid } })
+            : fail(`${cmd}: no live worker has pid ${pid}`);
+        }
+        case 'subscribe': {
+          reply({ ok: true, result: { subscribed: true } });
+          this.subscribers.add({ conn, dropped: 0 });
+          // The first snapshot carries the recent events, so a new view starts with history.
+          this.send(conn, { v: PROTOCOL_VERSION, type: 'snapshot', snapshot: this.sup.snapshot() });
+          return;
+        }
+        default: {
+          const guess = suggest(cmd, [...COMMANDS]);
+          return fail(
+            `unknown command ${JSON.stringify(cmd.slice(0, 40))}${guess ? `; did you mean ${guess}?` : ''} (commands: ${COMMANDS.join(', ')})`,
+          );
+        }
+      }
+    } catch (err) {
+      return fail(`internal error: ${(err as Error).message}`);
+    }
+  }
+
+  private pushSnapshots(): void {
+    if (this.subscribers.size === 0) return;
+    // Events travel on their own; the periodic snapshot leaves them out to stay small.
+    const snapshot: PoolSnapshot = { ...this.sup.snapshot(), events: [] };
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'snapshot', snapshot }, true);
+  }
+
+  private broadcast(msg: StreamMessage, droppable: boolean): void {
+    for (const s of this.subscribers) {
+      if (droppable && s.conn.writableLength > MAX_PENDING_BYTES) {
+        if (msg.type === 'output') s.dropped++;
+        continue;
+      }
+      if (s.dropped > 0) {
+        this.send(s.conn, { v: PROTOCOL_VERSION, type: 'dropped', lines: s.dropped });
+        s.dropped = 0;
+      }
+      this.send(s.conn, msg);
+    }
+  }
+
+  private send(conn: net.Socket, msg: Reply | StreamMessage): void {
+    if (conn.destroyed || !conn.writable) return;
+    conn.write(`${JSON.stringify(msg)}\n`);
+  }
+}
+
+function lstatOrNull(path: string): ReturnType<typeof lstatSync> | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
+}
+
+/** If a live gsup answers on the socket, its pid (0 if it did not say); null when nobody answers. */
+function livePid(path: string): Promise<number | null> {
+  return new Promise((resolve) => {
+    const conn = net.connect(path);
+    let buffer = '';
+    const done = (pid: number | null) => {
+      conn.destroy();
+      resolve(pid);
+    };
+    const timer = setTimeout(() => done(0), 2000);
+    conn.setEncoding('utf8');
+    conn.once('connect', () => conn.write('{"cmd":"status"}\n'));
+    conn.on('data', (chunk: string) => {
+      buffer += chunk;
+      if (!buffer.includes('\n')) return;
+      clearTimeout(timer);
+      try {
+        const reply = JSON.parse(buffer.slice(0, buffer.indexOf('\n'))) as {
+          result?: { pid?: number };
+        };
+        done(reply.result?.pid ?? 0);
+      } catch {
+        done(0);
+      }
+    });
+    conn.once('error', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+}
