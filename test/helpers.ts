@@ -3,8 +3,8 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 
@@ -57,7 +57,11 @@ export function gsup(
     : dieWithTest(process.execPath, command.slice(1));
   // Each gsup gets its own runtime dir, so control sockets (named "default") never clash.
   const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-run-`);
-  const env: Record<string, string | undefined> = { ...process.env, XDG_RUNTIME_DIR: runtimeDir, ...opts.env };
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    XDG_RUNTIME_DIR: runtimeDir,
+    ...opts.env,
+  };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
   const child = spawn(file, argv, {
     cwd: opts.cwd ?? FIXTURES,
@@ -262,4 +266,34 @@ export function load(
       return { ok, failed, errors };
     },
   };
+}
+
+export interface VerbResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a one-shot gsup verb (status, scale, ...) to completion, e.g. against a running instance's runtime dir. */
+export function gsupVerb(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): Promise<VerbResult> {
+  return new Promise((resolve) => {
+    const [file, argv] = dieWithTest(process.execPath, [BIN, ...args]);
+    const child = spawn(file, argv, {
+      cwd: FIXTURES,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }

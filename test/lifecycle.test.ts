@@ -107,6 +107,7 @@ test('kill -9 of the supervisor leaves no worker serving and frees the port', as
   await g.waitFor(/all 2 workers ready/);
   const pids = g.readyPids();
   g.child.kill('SIGKILL');
+  await g.exited;
   for (const pid of pids) await until(`worker ${pid} exits`, () => !isAlive(pid));
   const port = Number(new URL(url).port);
   const net = await import('node:net');

@@ -2,6 +2,8 @@
 // capture-pane. tmux runs on its own socket so it never touches a developer's sessions.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { FIXTURES, isAlive, killQuietly, until } from './helpers.js';
@@ -29,7 +31,9 @@ test('start, +, r, q in tmux', async (t) => {
   const tmux = (...args: string[]) =>
     execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
   const screen = () => tmux('capture-pane', '-p', '-t', 'main');
-  const shell = `cd '${FIXTURES}' && NCURSES_NO_UTF8_ACS=1 '${process.execPath}' '${BIN}' start slow.js -w 2 -b 127.0.0.1:0; echo "gsup exit code $?"; exec sleep 600`;
+  // Its own runtime dir: its control socket must not meet another gsup's.
+  const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-tmux-`);
+  const shell = `cd '${FIXTURES}' && XDG_RUNTIME_DIR='${runtimeDir}' NCURSES_NO_UTF8_ACS=1 '${process.execPath}' '${BIN}' start slow.js -w 2 -b 127.0.0.1:0; echo "gsup exit code $?"; exec sleep 600`;
   tmux('new-session', '-d', '-s', 'main', '-x', '110', '-y', '35', shell);
   let gsupPid = 0;
   t.teardown(() => {

@@ -303,6 +303,9 @@ test('parseStart: defaults with an empty environment', (t) => {
     tui: true,
     logFile: null,
     name: 'default',
+    control: null,
+    controlEnabled: true,
+    pidfile: null,
   });
   for (const key of Object.keys(p.config) as Array<keyof typeof p.config>) {
     t.is(p.sources[key], 'default', key);
@@ -341,6 +344,11 @@ test('parseStart: every flag, long and short', (t) => {
       '/tmp/gsup.log',
       '--name',
       'api',
+      '--control',
+      '/run/api.sock',
+      '--no-control',
+      '--pidfile',
+      '/run/api.pid',
     ],
     {},
   );
@@ -359,6 +367,9 @@ test('parseStart: every flag, long and short', (t) => {
     tui: false,
     logFile: '/tmp/gsup.log',
     name: 'api',
+    control: '/run/api.sock',
+    controlEnabled: false,
+    pidfile: '/run/api.pid',
   });
   for (const key of Object.keys(p.config) as Array<keyof typeof p.config>) {
     t.is(p.sources[key], 'cli', key);

@@ -353,10 +353,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         now - w.spawnedAt > bootTimeout * 1000
       ) {
         w.bootError ??= { message: `not ready after ${bootTimeout}s (boot timeout)`, where: null };
-        this.murder(
-          w,
-          `BOOT TIMEOUT: worker ${w.slot} (pid ${w.pid}) not ready after ${bootTimeout}s`,
-        );
+        this.murder(w, `worker ${w.slot} (pid ${w.pid}) not ready after ${bootTimeout}s`);
       } else if (
         (w.state === 'ready' || w.state === 'draining') &&
         timeout > 0 &&
@@ -521,6 +518,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       lineSplitter((line) => {
         if (w.collectingStack && w.stuckStack) {
           if (/^\s+at /.test(line)) w.stuckStack.push(line.trim());
+          else if (line.startsWith('KEYBOARD_INTERRUPT')) w.sigintSeen = true;
         }
         this.emit('output', { slot, pid: w.pid, stream: 'stderr', line });
       }),
@@ -601,13 +599,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const frames = w.stuckStack ?? [];
       const where = frames.length
         ? `stuck at ${frames.slice(0, 3).join(' ← ')}`
-        : 'no stack was printed (the app may listen for SIGINT, or the worker was killed first)';
+        : w.sigintSeen
+          ? 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)'
+          : 'no stack was printed (the app may listen for SIGINT, which turns --trace-sigint off)';
       info.lastExit = bootFailed ? 'boot timeout' : 'timeout';
-      if (!bootFailed) {
+      if (bootFailed) {
+        // Said once, in the boot failure line that follows.
+        if (w.bootError)
+          w.bootError = { ...w.bootError, message: `${w.bootError.message}; ${where}` };
+      } else {
         this.restarts++;
         info.restarts++;
+        this.log('error', 'timeout', `${who} killed after timeout (${how}); ${where}`, w, frames);
       }
-      this.log('error', 'timeout', `${who} killed after timeout (${how}); ${where}`, w, frames);
     } else if (was === 'draining') {
       info.lastExit = code === 0 ? (w.quitting ? 'quit' : 'drained') : how;
       const after = w.quitting ? 'on quick stop' : 'after draining';

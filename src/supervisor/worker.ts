@@ -33,6 +33,8 @@ export class WorkerRecord {
   /** Told to exit now (quick stop), rather than to drain. */
   quitting = false;
   stuckStack: string[] | null = null;
+  /** Node announced its SIGINT trace (frames may follow, or none if the loop was idle). */
+  sigintSeen = false;
   /** Collecting the stack Node prints on SIGINT (--trace-sigint). */
   collectingStack = false;
   bootError: { message: string; where: string | null } | null = null;
