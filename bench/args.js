@@ -41,7 +41,8 @@ export function parseOptions(argv) {
   };
 }
 
-function int(flag, text, min) {
+/** `text` as an integer ≥ `min`, or a UsageError naming `flag`. */
+export function int(flag, text, min) {
   const n = Number(text);
   if (!Number.isInteger(n) || n < min) {
     throw new UsageError(`${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(text)}`);

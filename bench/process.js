@@ -2,9 +2,9 @@
 // Every process started here is tracked so that `killAll` can clean up on any exit path.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { createInterface } from 'node:readline';
+import { alive, safeKill } from './procfs.js';
 
 const BOOT_DEADLINE_MS = 15_000;
 const STOP_DEADLINE_MS = 10_000;
@@ -87,24 +87,6 @@ function signalGroup(pid, signal) {
   safeKill(-pid, signal);
 }
 
-function safeKill(pid, signal) {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // Already gone (ESRCH): nothing to clean up.
-  }
-}
-
-/** Alive and not a zombie: PID 1 here does not reap orphans, so `kill -0` would lie. */
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** Polls `check` until it holds; fails at the deadline or as soon as the process exits. */
 async function until(check, exited, message) {
   const deadline = Date.now() + BOOT_DEADLINE_MS;
@@ -119,7 +101,8 @@ async function until(check, exited, message) {
   }
 }
 
-function probe(port) {
+/** Resolves true once `port` answers GET / with the hello body, false on any failure. */
+export function probe(port) {
   return new Promise((resolve) => {
     const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
       let body = '';

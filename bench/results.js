@@ -21,10 +21,10 @@ export function environment(wrkVersion) {
   };
 }
 
-/** Writes `report` as JSON; returns the file's path. */
-export function save(report) {
+/** Writes `report` as JSON, named `<prefix>-<date>.json`; returns the file's path. */
+export function save(report, prefix = 'bench') {
   mkdirSync(DIR, { recursive: true });
-  const file = new URL(`bench-${report.environment.date.replace(/[:.]/g, '-')}.json`, DIR);
+  const file = new URL(`${prefix}-${report.environment.date.replace(/[:.]/g, '-')}.json`, DIR);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file.pathname;
 }
