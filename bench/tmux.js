@@ -7,6 +7,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { probe } from './process.js';
 import { alive, childPids, safeKill } from './procfs.js';
 import { shellLine } from './results.js';
@@ -67,11 +68,20 @@ export function tmuxCommand({ socket, workers, cols, rows }) {
 export async function startInTmux({ workers, cols, rows }) {
   const socket = `gsup-cost-${process.pid}-${randomBytes(4).toString('hex')}`;
   const command = tmuxCommand({ socket, workers, cols, rows });
-  const session = { socket, command, pid: null, panePid: null, port: null, workers: new Set() };
+  const session = {
+    socket,
+    socketPath: null,
+    command,
+    pid: null,
+    panePid: null,
+    port: null,
+    workers: new Set(),
+  };
   live.add(session);
   let screen = '';
   try {
     execFileSync(command[0], command.slice(1), { stdio: 'ignore' });
+    session.socketPath = tmux(socket, 'display-message', '-p', '#{socket_path}').trim();
     session.panePid = Number(tmux(socket, 'list-panes', '-t', 'main', '-F', '#{pane_pid}').trim());
     const ready = new RegExp(`workers ${workers}/${workers} ready`);
     await pollUntil(
@@ -118,7 +128,7 @@ export async function stopTmux(session) {
   // Workers exit when their IPC channel to gsup closes; force any that have not by the deadline.
   const workers = [...session.workers];
   if (!(await gone(workers))) for (const pid of workers) safeKill(pid, 'SIGKILL');
-  killServer(session.socket);
+  killServer(session);
   live.delete(session);
 }
 
@@ -130,7 +140,7 @@ export function killAllTmux() {
       safeKill(pid, 'SIGKILL');
     }
     for (const pid of session.workers) safeKill(pid, 'SIGKILL');
-    killServer(session.socket);
+    killServer(session);
     live.delete(session);
   }
 }
@@ -151,12 +161,14 @@ async function gone(pids) {
   return true;
 }
 
-function killServer(socket) {
+function killServer(session) {
   try {
-    execFileSync('tmux', ['-L', socket, 'kill-server'], { stdio: 'ignore' });
+    execFileSync('tmux', ['-L', session.socket, 'kill-server'], { stdio: 'ignore' });
   } catch {
     // No server on that socket (never started, or it exited with its last session).
   }
+  // tmux 3.3 leaves its socket file behind; one per run would pile up in /tmp/tmux-UID/.
+  if (session.socketPath) rmSync(session.socketPath, { force: true });
 }
 
 function capture(socket) {
