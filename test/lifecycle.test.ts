@@ -89,7 +89,9 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
   const before = g.readyPids();
   writeFileSync(`${dir}/app.js`, "throw new Error('broken deploy');\n");
   g.child.kill('SIGHUP');
-  await g.waitFor(/reload rolled back: the new code failed to boot: .*broken deploy/);
+  await g.waitFor(
+    /reload rolled back: the new code failed to boot: .*broken deploy.*all on the old code/,
+  );
   t.deepEqual(g.readyPids().sort(), before.sort());
   t.is((await get(url)).body, 'v1\n');
 

@@ -1,14 +1,14 @@
 // `gsup start APP`: validates the input, binds, runs the pool, and wires the signals (one of the
 // three front doors) to the supervisor's commands.
 
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
 import { ConfigError, parseStart, startHelp } from '../config/parse.js';
 import { controlPath } from '../control/paths.js';
 import { ControlError, ControlServer } from '../control/server.js';
 import { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
-import { BindError, type BindSpec, parseBind } from '../supervisor/listener.js';
+import { BindError, type BindSpec, formatBind, parseBind } from '../supervisor/listener.js';
 import { Supervisor } from '../supervisor/supervisor.js';
 import { Logger } from './logger.js';
 
@@ -57,6 +57,21 @@ export async function start(argv: string[]): Promise<number> {
       binds.push(parsedBind);
     }
   }
+  const seen = new Set<string>();
+  for (const b of binds) {
+    const key = formatBind(b);
+    if (seen.has(key)) return usage(`bind: ${key} is given twice`);
+    seen.add(key);
+  }
+  if (config.logFile) {
+    try {
+      closeSync(openSync(config.logFile, 'a'));
+    } catch (err) {
+      return usage(
+        `log-file: cannot open ${config.logFile} for appending: ${(err as Error).message}`,
+      );
+    }
+  }
 
   // The dashboard owns the terminal when there is one; otherwise (or with --no-tui) log lines.
   const useTui = config.tui && process.stdout.isTTY === true && process.stdin.isTTY === true;
@@ -82,6 +97,16 @@ export async function start(argv: string[]): Promise<number> {
   };
   if (logger) attachLogger(logger);
   process.title = `gsup: ${config.name} ${appArg}`;
+
+  // The signal front door, as Gunicorn users know it. Installed before anything slow happens,
+  // so a signal during start-up is a command, not the default action (death or suspension).
+  process.on('SIGHUP', () => void sup.reload());
+  process.on('SIGTTIN', () => sup.scale({ by: 1 }));
+  process.on('SIGTTOU', () => sup.scale({ by: -1 }));
+  process.on('SIGTERM', () => void sup.stop());
+  process.on('SIGINT', () => void sup.stop({ quick: true }));
+  process.on('SIGQUIT', () => void sup.stop({ quick: true }));
+  process.on('SIGUSR1', () => logger?.reopen());
 
   // Refusals come before anything starts: a live pidfile, a name in use, an address in use.
   const pidfile = config.pidfile ? claimPidfile(config.pidfile) : null;
@@ -133,20 +158,24 @@ export async function start(argv: string[]): Promise<number> {
     dashboard.start();
   }
   process.on('uncaughtException', (err) => {
+    // Node parses worker IPC frames outside any code of ours: app code that writes raw bytes onto
+    // its channel fd makes that parser throw here. Not our bug, and not worth the pool: say so and
+    // carry on; that worker's heartbeats may be lost, so the timeout replaces it if it goes silent.
+    if (err.stack?.includes('internal/child_process/serialization')) {
+      const event = {
+        at: Date.now(),
+        level: 'warn' as const,
+        kind: 'warn' as const,
+        message: `a worker wrote garbage onto its IPC channel (fd 3): ${err.message}`,
+      };
+      logger?.event(event);
+      return;
+    }
     // A bug in gsup itself: give the terminal back before saying so.
     dashboard?.destroy();
     process.stderr.write(`gsup: internal error: ${err.stack ?? String(err)}\n`);
     process.exit(EXIT_INTERNAL);
   });
-
-  // The signal front door, as Gunicorn users know it.
-  process.on('SIGHUP', () => void sup.reload());
-  process.on('SIGTTIN', () => sup.scale({ by: 1 }));
-  process.on('SIGTTOU', () => sup.scale({ by: -1 }));
-  process.on('SIGTERM', () => void sup.stop());
-  process.on('SIGINT', () => void sup.stop({ quick: true }));
-  process.on('SIGQUIT', () => void sup.stop({ quick: true }));
-  process.on('SIGUSR1', () => logger?.reopen());
 
   const code = await sup.done;
   release();

@@ -2,8 +2,9 @@
 // front door to the supervisor's commands. It keeps no copy of the pool's truth: every refresh
 // reads `source.snapshot()`; only chart history (a view concern) lives here.
 
+import { createRequire } from 'node:module';
 import blessed from 'blessed';
-import contrib from 'blessed-contrib';
+import type contrib from 'blessed-contrib';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
 import {
@@ -51,6 +52,15 @@ export interface DashboardOptions {
   /** Called when the terminal's input ends: the window was closed or the connection dropped. */
   onTerminalLost?: () => void;
 }
+
+// Only the three charts we draw: blessed-contrib's index also loads maps, markdown and more,
+// about 7 MB of the supervisor's memory for nothing.
+const require = createRequire(import.meta.url);
+const charts = {
+  line: require('blessed-contrib/lib/widget/charts/line') as typeof contrib.line,
+  bar: require('blessed-contrib/lib/widget/charts/bar') as typeof contrib.bar,
+  sparkline: require('blessed-contrib/lib/widget/sparkline') as typeof contrib.sparkline,
+};
 
 /** Chart history kept: one sample per refresh. */
 const HISTORY = 180;
@@ -283,7 +293,7 @@ export class Dashboard {
   private makeCharts(top: number, height: number, cols: number, geometry: string): Widget[] {
     const half = Math.floor(cols / 2);
     const quarter = Math.floor((cols - half) / 2);
-    const line = contrib.line({
+    const line = charts.line({
       screen: this.screen,
       top,
       left: 0,
@@ -294,7 +304,7 @@ export class Dashboard {
       style: { line: 'green', text: 'white', baseline: 'blue' },
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
-    const bar = contrib.bar({
+    const bar = charts.bar({
       screen: this.screen,
       top,
       left: half,
@@ -307,7 +317,7 @@ export class Dashboard {
       maxHeight: 100,
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
-    const spark = contrib.sparkline({
+    const spark = charts.sparkline({
       screen: this.screen,
       top,
       left: half + quarter,

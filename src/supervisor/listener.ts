@@ -72,13 +72,23 @@ const createServerHandle = (net as unknown as { _createServerHandle: CreateServe
 /** libuv's error codes are negated errnos. */
 const UV_EADDRINUSE = -constants.errno.EADDRINUSE;
 
-function errnoText(err: number): string {
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_UNIX_PATH_BYTES = 107;
+
+function errnoText(err: number, kind: 'tcp' | 'unix' = 'tcp'): string {
   const name = getSystemErrorName(err);
-  const hints: Record<string, string> = {
-    EADDRINUSE: 'address already in use; stop whatever listens there or pick another with -b',
-    EACCES: 'permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE',
-    EADDRNOTAVAIL: 'address not available on this machine; check the host part of -b',
-  };
+  const hints: Record<string, string> =
+    kind === 'unix'
+      ? {
+          ENOENT: 'the directory does not exist; create it first',
+          EACCES: 'permission denied on the directory',
+          EADDRINUSE: 'the path is in use',
+        }
+      : {
+          EADDRINUSE: 'address already in use; stop whatever listens there or pick another with -b',
+          EACCES: 'permission denied; ports below 1024 need root or CAP_NET_BIND_SERVICE',
+          EADDRNOTAVAIL: 'address not available on this machine; check the host part of -b',
+        };
   return `${hints[name] ?? 'cannot bind'} (${name})`;
 }
 
@@ -120,6 +130,13 @@ export async function openListener(spec: BindSpec): Promise<Listener> {
 
 async function bindUnix(spec: { kind: 'unix'; path: string }): Promise<Listener> {
   const where = `unix:${spec.path}`;
+  const bytes = Buffer.byteLength(spec.path);
+  if (bytes > MAX_UNIX_PATH_BYTES) {
+    // The kernel would silently cut it (sockaddr_un.sun_path is 108 bytes with the NUL).
+    throw new BindError(
+      `cannot bind ${where}: the path is ${bytes} bytes; unix sockets allow ${MAX_UNIX_PATH_BYTES}`,
+    );
+  }
   let stat: ReturnType<typeof lstatSync> | undefined;
   try {
     stat = lstatSync(spec.path);
@@ -135,10 +152,15 @@ async function bindUnix(spec: { kind: 'unix'; path: string }): Promise<Listener>
     if (await isAlive(spec.path)) {
       throw new BindError(`cannot bind ${where}: another server is accepting on it (EADDRINUSE)`);
     }
-    unlinkSync(spec.path); // a stale socket left by a dead process
+    try {
+      unlinkSync(spec.path); // a stale socket left by a dead process
+    } catch (err) {
+      throw new BindError(`cannot replace the stale socket ${where}: ${(err as Error).message}`);
+    }
   }
   const handle = createServerHandle(spec.path, -1, -1);
-  if (typeof handle === 'number') throw new BindError(`cannot bind ${where}: ${errnoText(handle)}`);
+  if (typeof handle === 'number')
+    throw new BindError(`cannot bind ${where}: ${errnoText(handle, 'unix')}`);
   return {
     spec,
     fd: handle.fd,

@@ -44,6 +44,8 @@ export interface WorkerSnapshot {
   id: number;
   slot: number;
   pid: number;
+  /** The code generation it loaded: 1 at start, +1 per reload. */
+  gen: number;
   state: WorkerState;
   /** The state as a person reads it: adds `timed out` and `replacing` to the lifecycle states. */
   label: string;

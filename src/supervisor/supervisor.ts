@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pidusage from 'pidusage';
+import { monotonic } from '../clock.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig } from '../protocol.js';
 import { backoffMs } from './backoff.js';
@@ -83,6 +84,8 @@ const STALL_MS = 1000;
 const USAGE_MS = 1000;
 /** After SIGINT on a timeout, how long Node gets to print the stuck stack before SIGKILL. */
 const STACK_GRACE_MS = 1500;
+/** A worker drained before it was ready gets this long to exit before SIGKILL. */
+const NOT_READY_GRACE_MS = 2000;
 /** After SIGQUIT on a quick stop, how long before SIGKILL. */
 const QUICK_STOP_GRACE_MS = 1000;
 /** A draining worker's idle keep-alive connections get this long to send one more request. */
@@ -117,7 +120,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private nextId = 1;
   private gen = 1;
   private state: PoolState = 'starting';
-  private startedAt = Date.now();
+  private startedAt = monotonic();
   private everReady = false;
   private announcedReady = false;
   private bootFailuresInARow = 0;
@@ -132,7 +135,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private polling = false;
-  private lastTick = Date.now();
+  private lastTick = monotonic();
   private managing = false;
   private stopMode: 'graceful' | 'quick' | null = null;
   private resolveDone!: (code: number) => void;
@@ -160,8 +163,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.sockets = [];
         throw err;
       }
+      if (this.state === 'stopped') {
+        // stop() arrived while we were binding: start nothing.
+        for (const l of this.sockets) l.close();
+        return;
+      }
     }
-    this.startedAt = Date.now();
+    this.startedAt = monotonic();
     for (const l of this.sockets) this.log('info', 'listening', `listening at ${l.url}`);
     this.state = 'running';
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
@@ -193,6 +201,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * while one runs is coalesced into one more run after it.
    */
   reload(): Promise<ReloadResult> {
+    if (this.state === 'starting') {
+      return Promise.resolve({ ok: false, message: 'not reloading: gsup is still starting' });
+    }
     if (this.stopMode) {
       return Promise.resolve({ ok: false, message: 'not reloading: gsup is stopping' });
     }
@@ -255,7 +266,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** The one model of the pool that every view reads. */
   snapshot(): PoolSnapshot {
-    const now = Date.now();
+    const now = monotonic();
     const workers = [...this.workers.values()]
       .sort((a, b) => a.slot - b.slot || a.id - b.id)
       .map((w) => this.workerSnapshot(w, now));
@@ -290,7 +301,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
     }
     return {
-      at: now,
+      at: Date.now(),
       pid: process.pid,
       app: this.options.app,
       listening: this.sockets.map((l) => l.url),
@@ -310,7 +321,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
             ).length,
             oldLeft: [...run.oldIds].filter((id) => this.workers.has(id)).length,
             oldTotal: run.oldTotal,
-            startedAt: run.startedAt,
+            startedAt: Date.now() - (now - run.startedAt),
           }
         : null,
       workers,
@@ -327,7 +338,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   // ---- the periodic step ------------------------------------------------------------------
 
   private tick(): void {
-    const now = Date.now();
+    const now = monotonic();
     // If the supervisor itself was stalled (a blocking log write, a suspended process), the
     // heartbeats that arrived meanwhile are still queued behind this timer: judge no worker on
     // stale data. The next tick, a moment later, sees them.
@@ -339,7 +350,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Kills workers that are stuck: no heartbeat within timeout, not booted, not drained. */
   private murderWorkers(): void {
-    const now = Date.now();
+    const now = monotonic();
     const { timeout, bootTimeout } = this.options;
     for (const w of this.workers.values()) {
       if (w.killAt !== null && now >= w.killAt) {
@@ -384,7 +395,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     w.stuckStack = [];
     this.log('error', 'timeout', `${message}; sending SIGINT for its stack, then SIGKILL`, w);
     this.signal(w, 'SIGINT');
-    w.killAt = Date.now() + STACK_GRACE_MS;
+    w.killAt = monotonic() + STACK_GRACE_MS;
   }
 
   /** Moves the pool toward its target: spawn what is missing, drain what is extra or replaced. */
@@ -393,7 +404,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       return;
     this.managing = true;
     try {
-      const now = Date.now();
+      const now = monotonic();
       const active = [...this.workers.values()].filter((w) => w.active);
       const fresh = active.filter((w) => !w.replacing);
       const stale = active.filter((w) => w.replacing);
@@ -408,7 +419,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
       // Replaced workers leave only as their successors become ready.
       const freshReady = fresh.filter((w) => w.state === 'ready').length;
-      const leaving = stale.sort((a, b) => a.id - b.id);
+      // Those not serving yet go first: draining them costs nothing.
+      const leaving = stale.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
       let serving = freshReady + leaving.length;
       for (const w of leaving) {
         if (serving <= this.target) break;
@@ -478,6 +490,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       // only list fds up to 9 here; any inherited fd number works at run time.)
       stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...this.sockets.map((l) => l.fd as 3)],
       ipc: true,
+      // JSON lines, not execa's default structured clone: a worker that writes garbage to its
+      // channel fd must not be able to make the supervisor's deserializer throw.
+      serialization: 'json',
       buffer: false,
       // Own process group: Ctrl-C in the terminal reaches the supervisor only, which decides.
       detached: true,
@@ -491,22 +506,24 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       w.moveTo('booting');
       this.log('info', 'spawn', `booting worker ${slot} (pid ${w.pid})`, w);
     });
+    let reaped = false;
+    const reapOnce = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (reaped) return;
+      reaped = true;
+      this.reap(w, code, signal);
+    };
     child.once('error', (err: Error) => {
+      // A spawn that failed (missing cwd, EAGAIN, EMFILE) emits no 'exit': reap it here.
       if (w.state === 'spawning') {
-        w.bootError = { message: `cannot start node: ${err.message}`, where: null };
+        w.bootError = { message: `cannot start a worker process: ${err.message}`, where: null };
+        reapOnce(null, null);
       }
     });
     child.once('exit', (code, signal) => {
       // Reap once stdout/stderr are drained (a timed-out worker's stack arrives last), but do not
       // wait on a grandchild that inherited them.
-      let reaped = false;
-      const reap = () => {
-        if (reaped) return;
-        reaped = true;
-        this.reap(w, code, signal);
-      };
-      child.once('close', reap);
-      setTimeout(reap, 250);
+      child.once('close', () => reapOnce(code, signal));
+      setTimeout(() => reapOnce(code, signal), 250);
     });
     child.on('message', (raw: unknown) => this.onMessage(w, raw));
     child.stdout?.on(
@@ -542,8 +559,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     switch (msg.t) {
       case 'ready':
-        if (!w.moveTo('ready')) return;
-        w.lastHeartbeat = Date.now();
+        // A worker already being killed for a timeout must not pass as ready (or as a canary).
+        if (w.timedOut || !w.moveTo('ready')) return;
+        w.lastHeartbeat = monotonic();
         this.everReady = true;
         this.bootFailuresInARow = 0;
         this.slotInfo(w.slot).failures = 0;
@@ -551,7 +569,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.log(
           'info',
           'ready',
-          `worker ${w.slot} (pid ${w.pid}) ready in ${Date.now() - w.spawnedAt} ms`,
+          `worker ${w.slot} (pid ${w.pid}) ready in ${Math.round(monotonic() - w.spawnedAt)} ms`,
           w,
         );
         if (!this.announcedReady && this.countReady() >= this.target) {
@@ -651,7 +669,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.bootFailuresInARow++;
     info.failures++;
     info.restarts++;
-    info.retryAt = Date.now() + backoffMs(info.failures);
+    info.retryAt = monotonic() + backoffMs(info.failures);
     const same = error === this.lastBootError;
     this.lastBootError = error;
     const retry = `retrying in ${(backoffMs(info.failures) / 1000).toFixed(1)}s`;
@@ -663,7 +681,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         : `${who} failed to boot: ${error}; ${retry}`,
       w,
     );
-    if (!this.everReady && this.bootFailuresInARow >= BOOT_FAILURES_BEFORE_GIVING_UP) {
+    const stillBooting = [...this.workers.values()].some((x) => x !== w && x.active);
+    if (
+      !this.everReady &&
+      !stillBooting &&
+      this.bootFailuresInARow >= BOOT_FAILURES_BEFORE_GIVING_UP
+    ) {
       this.log(
         'error',
         'stop',
@@ -679,18 +702,23 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!w.live || w.state === 'draining') return;
     const serving = w.state === 'ready';
     w.moveTo('draining');
-    w.drainDeadline = Date.now() + this.options.gracefulTimeout * 1000;
+    w.drainDeadline = monotonic() + this.options.gracefulTimeout * 1000;
     if (why) this.log('info', 'exit', `draining worker ${w.slot} (pid ${w.pid}): ${why}`, w);
-    this.signal(w, serving ? 'SIGTERM' : 'SIGKILL');
+    // A booting worker may already accept (its 'ready' can be in flight): SIGTERM lets it answer
+    // what it took; with nothing to answer it exits at once. SIGKILL if it lingers.
+    this.signal(w, 'SIGTERM');
+    if (!serving) w.killAt = monotonic() + NOT_READY_GRACE_MS;
   }
 
   /** Quick stop for one worker: SIGQUIT (exit now), SIGKILL if it is still there soon after. */
   private quit(w: WorkerRecord): void {
     if (!w.live) return;
+    // Before the runtime handles SIGQUIT its default action dumps core: not-ready workers get SIGKILL.
+    const handlesQuit = w.state === 'ready' || w.state === 'draining';
     w.moveTo('draining');
     w.quitting = true;
-    this.signal(w, 'SIGQUIT');
-    w.killAt = Math.min(w.killAt ?? Number.POSITIVE_INFINITY, Date.now() + QUICK_STOP_GRACE_MS);
+    this.signal(w, handlesQuit ? 'SIGQUIT' : 'SIGKILL');
+    w.killAt = Math.min(w.killAt ?? Number.POSITIVE_INFINITY, monotonic() + QUICK_STOP_GRACE_MS);
   }
 
   private signal(w: WorkerRecord, sig: NodeJS.Signals): void {
@@ -707,10 +735,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private beginReload(waiters: Array<(r: ReloadResult) => void>): void {
     this.gen++;
     const old = [...this.workers.values()].filter((w) => w.active);
-    for (const w of old) w.replacing = 'reload';
+    for (const w of old) w.replacing ??= 'reload';
     this.reloadRun = {
       gen: this.gen,
-      startedAt: Date.now(),
+      startedAt: monotonic(),
       canaryPassed: false,
       oldIds: new Set(old.map((w) => w.id)),
       oldTotal: old.length,
@@ -734,7 +762,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.endReload(
         run,
         true,
-        `reload done: ${freshReady} new workers ready, ${run.oldTotal} old drained in ${((Date.now() - run.startedAt) / 1000).toFixed(1)}s`,
+        `reload done: ${freshReady} new workers ready, ${run.oldTotal} old drained in ${((monotonic() - run.startedAt) / 1000).toFixed(1)}s`,
       );
     }
   }
@@ -745,11 +773,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (w.gen === run.gen && (w.state === 'booting' || w.state === 'spawning'))
         this.drainWorker(w);
     }
-    const serving = [...this.workers.values()].filter((w) => w.active).length;
+    const serving = [...this.workers.values()].filter((w) => w.active);
+    const onNew = serving.filter((w) => w.gen === run.gen).length;
+    // Honest about a mixed pool: new workers that did boot are kept, and they run the new code.
+    const mix =
+      onNew > 0 ? ` (${onNew} of them already run the new code)` : ', all on the old code';
     this.endReload(
       run,
       false,
-      `reload rolled back: the new code failed to boot: ${error}. ${serving} workers keep serving.`,
+      `reload rolled back: the new code failed to boot: ${error}. ${serving.length} workers keep serving${mix}.`,
     );
   }
 
@@ -772,7 +804,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (this.stopMode)
         for (const resolve of queued)
           resolve({ ok: false, message: 'not reloading: gsup is stopping' });
-      else setImmediate(() => this.beginReload(queued));
+      else
+        setImmediate(() => {
+          if (this.stopMode) {
+            for (const resolve of queued)
+              resolve({ ok: false, message: 'not reloading: gsup is stopping' });
+          } else this.beginReload(queued);
+        });
     }
   }
 
@@ -828,6 +866,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       id: w.id,
       slot: w.slot,
       pid: w.pid,
+      gen: w.gen,
       state: w.state,
       label,
       replacing: w.replacing,

@@ -2,6 +2,7 @@
 // here, in `moveTo`, and nowhere else.
 
 import type { ChildProcess } from 'node:child_process';
+import { monotonic } from '../clock.js';
 import type { SparseHistogram } from '../histogram.js';
 import { quantile } from '../histogram.js';
 import type { WorkerStats } from '../protocol.js';
@@ -21,7 +22,7 @@ const WINDOW_MS = 10_000;
 
 export class WorkerRecord {
   state: WorkerState = 'spawning';
-  readonly spawnedAt = Date.now();
+  readonly spawnedAt = monotonic();
   readyAt: number | null = null;
   lastHeartbeat: number | null = null;
   stats: WorkerStats | null = null;
@@ -60,7 +61,7 @@ export class WorkerRecord {
   moveTo(next: WorkerState): boolean {
     if (!MOVES[this.state].includes(next)) return false;
     this.state = next;
-    if (next === 'ready') this.readyAt = Date.now();
+    if (next === 'ready') this.readyAt = monotonic();
     return true;
   }
 
@@ -74,7 +75,7 @@ export class WorkerRecord {
   }
 
   recordHeartbeat(stats: WorkerStats): void {
-    const now = Date.now();
+    const now = monotonic();
     this.lastHeartbeat = now;
     this.stats = stats;
     this.samples.push({ at: now, requests: stats.requests, latency: stats.latency });

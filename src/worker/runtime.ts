@@ -4,6 +4,7 @@
 // is how a hung worker's stack reaches the log.
 
 import http from 'node:http';
+import https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseAppSpec } from '../app-spec.js';
@@ -46,7 +47,7 @@ function readConfig(): WorkerConfig {
 function buildServers(
   app: LoadedApp,
   count: number,
-): { http: http.Server[]; listeners: NetServer[] } {
+): { http: Array<http.Server | https.Server>; listeners: NetServer[] } {
   if (app.kind === 'listener') {
     const servers = Array.from({ length: count }, () => http.createServer(app.listener));
     return { http: servers, listeners: servers };
@@ -57,7 +58,9 @@ function buildServers(
     { length: count - 1 },
     () => new NetServer((socket: Socket) => main.emit('connection', socket)),
   );
-  return { http: main instanceof http.Server ? [main] : [], listeners: [main, ...extra] };
+  // http.Server and https.Server (which is not an http.Server) both get request accounting.
+  const counted = main instanceof http.Server || main instanceof https.Server ? [main] : [];
+  return { http: counted, listeners: [main, ...extra] };
 }
 
 function listenOn(server: NetServer, fd: number, backlog: number): Promise<string> {

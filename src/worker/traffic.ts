@@ -3,6 +3,7 @@
 // one listener and one histogram increment; totals leave the worker only in heartbeats.
 
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
+import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BUCKETS, bucketOf, drain as drainHistogram } from '../histogram.js';
@@ -27,16 +28,27 @@ export class Traffic {
   constructor(private readonly onRequestDone: (total: number) => void) {}
 
   /** Starts counting the requests and connections of an HTTP server. */
-  attach(server: HttpServer): void {
-    server.prependListener('connection', (socket: Socket) => this.track(socket));
+  attach(server: HttpServer | HttpsServer): void {
+    // Over TLS, requests arrive on the TLS socket, not the raw one 'connection' reports.
+    const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
+    server.prependListener(connectionEvent, (socket: Socket) => this.track(socket));
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) =>
       this.onRequest(req, res),
     );
-    server.prependListener('upgrade', (req: IncomingMessage) => {
-      // An upgraded socket (WebSocket) is busy until it closes: let it finish while draining.
-      const conn = this.conns.get(req.socket);
-      if (conn) conn.active++;
-    });
+    // An upgraded socket (WebSocket) is busy until it closes. Node emits 'upgrade' only when the
+    // app listens for it, and adding a listener ourselves would make Node hand every Upgrade
+    // request to nobody, so watch the emit instead.
+    const traffic = this;
+    const emit = server.emit;
+    server.emit = function (this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'upgrade') traffic.onUpgrade(args[0] as IncomingMessage);
+      return Reflect.apply(emit, this, [event, ...args]) as boolean;
+    } as typeof server.emit;
+  }
+
+  private onUpgrade(req: IncomingMessage): void {
+    const conn = this.conns.get(req.socket);
+    if (conn) conn.active++;
   }
 
   /** Latency histogram of the responses since the last call, and resets it. */
