@@ -306,6 +306,12 @@ test('parseStart: defaults with an empty environment', (t) => {
     control: null,
     controlEnabled: true,
     pidfile: null,
+    config: null,
+    user: null,
+    group: null,
+    umask: null,
+    chdir: null,
+    env: [],
   });
   for (const key of Object.keys(p.config) as Array<keyof typeof p.config>) {
     t.is(p.sources[key], 'default', key);
@@ -349,6 +355,19 @@ test('parseStart: every flag, long and short', (t) => {
       '--no-control',
       '--pidfile',
       '/run/api.pid',
+      '-c',
+      'gsup.config.json',
+      '--user',
+      'nobody',
+      '--group',
+      'nogroup',
+      '--umask',
+      '027',
+      '--chdir',
+      '/srv/api',
+      '--env',
+      'A=1',
+      '--env=B=two=2',
     ],
     {},
   );
@@ -370,6 +389,12 @@ test('parseStart: every flag, long and short', (t) => {
     control: '/run/api.sock',
     controlEnabled: false,
     pidfile: '/run/api.pid',
+    config: 'gsup.config.json',
+    user: 'nobody',
+    group: 'nogroup',
+    umask: 0o27,
+    chdir: '/srv/api',
+    env: ['A=1', 'B=two=2'],
   });
   for (const key of Object.keys(p.config) as Array<keyof typeof p.config>) {
     t.is(p.sources[key], 'cli', key);

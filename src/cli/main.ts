@@ -3,11 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { suggest } from '../config/parse.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { check } from './check.js';
+import { demo } from './demo.js';
 import { remote } from './remote.js';
 import { start } from './start.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; doc: string }> = {
   start: { run: start, doc: 'run APP on a pool of workers (gsup start --help)' },
+  demo: { run: demo, doc: 'the live dashboard on a bundled demo app, with gentle load' },
+  check: { run: check, doc: 'validate the configuration; print every setting and its source' },
   status: {
     run: (argv) => remote('status', argv),
     doc: 'the pool of a running gsup, as a table (--json: the snapshot)',

@@ -3,66 +3,55 @@
 
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
-import { ConfigError, parseStart, startHelp } from '../config/parse.js';
+import { type Resolved, resolveStart } from '../config/load.js';
+import { ConfigError, startHelp } from '../config/parse.js';
 import { controlPath } from '../control/paths.js';
 import { ControlError, ControlServer } from '../control/server.js';
 import { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
-import { BindError, type BindSpec, formatBind, parseBind } from '../supervisor/listener.js';
+import { BindError } from '../supervisor/listener.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { attachHooks, frozenSnapshot } from './hooks.js';
 import { Logger } from './logger.js';
-
-/** The systemd socket-activation fds, when this process was started with them. */
-function systemdBinds(env: Record<string, string | undefined>): BindSpec[] | null {
-  if (!env.LISTEN_FDS || Number(env.LISTEN_PID) !== process.pid) return null;
-  const n = Number(env.LISTEN_FDS);
-  if (!Number.isInteger(n) || n < 1) return null;
-  // systemd passes its sockets from fd 3 on (SD_LISTEN_FDS_START).
-  return Array.from({ length: n }, (_, i) => ({ kind: 'fd' as const, fd: 3 + i }));
-}
+import { supervisorOptions } from './options.js';
 
 export async function start(argv: string[]): Promise<number> {
   const env = process.env;
-  let parsed: ReturnType<typeof parseStart>;
+  const cwd = process.cwd();
+  let resolved: Resolved;
   try {
-    parsed = parseStart(argv, env);
+    resolved = await resolveStart(argv, env, cwd);
   } catch (err) {
     if (err instanceof ConfigError) return usage(err.message);
     throw err;
   }
-  if (parsed.help) {
+  if (resolved.help) {
     process.stdout.write(`${startHelp()}\n`);
     return EXIT_OK;
   }
-  const { config, positionals } = parsed;
-  if (positionals.length !== 1) {
+  const { config } = resolved;
+  const appArg = resolved.app;
+  if (!appArg) {
     return usage(
-      positionals.length === 0
-        ? 'start: which app? e.g. gsup start examples/hello.js (see gsup start --help)'
-        : `start: expected one app, got ${positionals.length}: ${positionals.join(' ')}`,
+      'start: which app? e.g. gsup start examples/hello.js, or app in the config file (see gsup start --help)',
     );
   }
-  const appArg = positionals[0] ?? '';
+  if (config.umask !== null) process.umask(config.umask);
+  if (config.chdir) {
+    try {
+      process.chdir(config.chdir);
+    } catch (err) {
+      return usage(
+        `chdir: cannot change to ${config.chdir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
+    }
+  }
   const spec = parseAppSpec(appArg);
   if (typeof spec === 'string') return usage(spec);
   const missing = checkAppFile(spec, process.cwd());
   if (missing) return usage(missing);
-
-  let binds = systemdBinds(env);
-  if (!binds) {
-    binds = [];
-    for (const b of config.bind) {
-      const parsedBind = parseBind(b);
-      if (typeof parsedBind === 'string') return usage(parsedBind);
-      binds.push(parsedBind);
-    }
-  }
-  const seen = new Set<string>();
-  for (const b of binds) {
-    const key = formatBind(b);
-    if (seen.has(key)) return usage(`bind: ${key} is given twice`);
-    seen.add(key);
-  }
+  const options = supervisorOptions(resolved, appArg, env, process.cwd());
+  if (typeof options === 'string') return usage(options);
   if (config.logFile) {
     try {
       closeSync(openSync(config.logFile, 'a'));
@@ -76,21 +65,22 @@ export async function start(argv: string[]): Promise<number> {
   // The dashboard owns the terminal when there is one; otherwise (or with --no-tui) log lines.
   const useTui = config.tui && process.stdout.isTTY === true && process.stdin.isTTY === true;
   let logger: Logger | null = useTui && !config.logFile ? null : new Logger(config.logFile);
-  const sup = new Supervisor({
-    app: appArg,
-    binds,
-    workers: config.workers,
-    maxWorkers: config.maxWorkers,
-    backlog: config.backlog,
-    timeout: config.timeout,
-    bootTimeout: config.bootTimeout,
-    gracefulTimeout: config.gracefulTimeout,
-    maxRequests: config.maxRequests,
-    maxRequestsJitter: config.maxRequestsJitter,
-    nodeArgs: config.nodeArg,
-    cwd: process.cwd(),
-    env: { ...env },
-  });
+  let hooks = resolved.hooks;
+  // Every reload door re-reads the config: a changed file applies, a broken one is refused.
+  const reloadConfig = async () => {
+    try {
+      const next = await resolveStart(argv, env, cwd);
+      const app = next.app ?? appArg;
+      const nextOptions = supervisorOptions(next, app, env, process.cwd());
+      if (typeof nextOptions === 'string') return nextOptions;
+      hooks = next.hooks;
+      return nextOptions;
+    } catch (err) {
+      if (err instanceof ConfigError) return err.message;
+      throw err;
+    }
+  };
+  const sup = new Supervisor({ ...options, reloadConfig });
   const attachLogger = (l: Logger) => {
     sup.on('event', (e) => l.event(e));
     sup.on('output', (o) => l.output(o));
@@ -118,7 +108,22 @@ export async function start(argv: string[]): Promise<number> {
     control?.close();
     pidfile?.release();
   };
+  attachHooks(
+    sup,
+    () => hooks,
+    (message) => sup.warn(message),
+  );
   try {
+    if (hooks.onStarting) {
+      try {
+        await hooks.onStarting(frozenSnapshot(sup));
+      } catch (err) {
+        release();
+        return failure(
+          `onStarting hook threw: ${err instanceof Error ? err.message : String(err)}; not starting`,
+        );
+      }
+    }
     const { replacedStale } = (await control?.listen()) ?? { replacedStale: false };
     await sup.start();
     if (replacedStale) logger?.line('info', `replaced a stale control socket at ${control?.path}`);
@@ -162,13 +167,7 @@ export async function start(argv: string[]): Promise<number> {
     // its channel fd makes that parser throw here. Not our bug, and not worth the pool: say so and
     // carry on; that worker's heartbeats may be lost, so the timeout replaces it if it goes silent.
     if (err.stack?.includes('internal/child_process/serialization')) {
-      const event = {
-        at: Date.now(),
-        level: 'warn' as const,
-        kind: 'warn' as const,
-        message: `a worker wrote garbage onto its IPC channel (fd 3): ${err.message}`,
-      };
-      logger?.event(event);
+      sup.warn(`a worker wrote garbage onto its IPC channel (fd 3): ${err.message}`);
       return;
     }
     // A bug in gsup itself: give the terminal back before saying so.

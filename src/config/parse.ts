@@ -8,16 +8,35 @@ import { type Config, SETTINGS, type Setting } from './schema.js';
 /** A user mistake in the configuration; the message is one line and names the fix. */
 export class ConfigError extends Error {}
 
-export type Source = 'default' | 'env' | 'cli';
-const SOURCE_TEXT: Record<Source, string> = {
-  default: 'the default',
-  env: 'the environment',
-  cli: 'the command line',
-};
+export type Source = 'default' | 'env' | 'file' | 'cmdargs' | 'cli';
+
+/** Where a value came from, as an error message says it. */
+export function sourceText(source: Source, file?: string | null): string {
+  switch (source) {
+    case 'default':
+      return 'the default';
+    case 'env':
+      return 'the environment';
+    case 'file':
+      return file ? `the config file ${file}` : 'the config file';
+    case 'cmdargs':
+      return 'GSUP_CMD_ARGS';
+    case 'cli':
+      return 'the command line';
+  }
+}
 
 export interface ParsedStart {
   config: Config;
   sources: Record<keyof Config, Source>;
+  positionals: string[];
+  help: boolean;
+}
+
+/** One source's validated values, before merging. */
+export interface Layer {
+  source: Source;
+  values: Partial<Record<keyof Config, unknown>>;
   positionals: string[];
   help: boolean;
 }
@@ -36,8 +55,8 @@ function optionsFor(settings: Setting[]): NonNullable<ParseArgsConfig['options']
   return options;
 }
 
-/** Parses the arguments of `gsup start`. Throws ConfigError. */
-export function parseStart(argv: string[], env: Record<string, string | undefined>): ParsedStart {
+/** Parses command-line style arguments (argv, or GSUP_CMD_ARGS split) into a layer. */
+export function argvLayer(argv: string[], source: 'cli' | 'cmdargs'): Layer {
   let parsed: ReturnType<typeof parseArgs>;
   try {
     parsed = parseArgs({
@@ -47,43 +66,75 @@ export function parseStart(argv: string[], env: Record<string, string | undefine
       strict: true,
     });
   } catch (err) {
-    throw new ConfigError(explainParseError(err));
+    const msg = explainParseError(err);
+    throw new ConfigError(source === 'cmdargs' ? `${msg} (in GSUP_CMD_ARGS)` : msg);
   }
-  const config = {} as Record<keyof Config, unknown>;
-  const sources = {} as Record<keyof Config, Source>;
+  const values: Layer['values'] = {};
   for (const s of SETTINGS) {
     const raw = parsed.values[s.flag];
-    if (raw === undefined) {
-      config[s.key] = s.default(env);
-      sources[s.key] =
-        (s.key === 'workers' && env.WEB_CONCURRENCY) || (s.key === 'bind' && env.PORT)
-          ? 'env'
-          : 'default';
-      if (sources[s.key] === 'env' && s.key === 'workers') {
-        checkValue(s, env.WEB_CONCURRENCY ?? '', 'env', 'WEB_CONCURRENCY');
-      }
-      if (sources[s.key] === 'env' && s.key === 'bind' && !/^\d{1,5}$/.test(env.PORT ?? '')) {
-        throw new ConfigError(
-          `bind: expected PORT to be a port number from 0 to 65535, got ${JSON.stringify(env.PORT)} (from PORT, the environment)`,
-        );
-      }
-      continue;
-    }
-    sources[s.key] = 'cli';
+    if (raw === undefined) continue;
     // `--no-X` flags turn a setting that defaults to on off.
-    if (s.type === 'flag') config[s.key] = s.flag.startsWith('no-') ? !raw : raw;
-    else if (s.type === 'list')
-      config[s.key] = (raw as string[]).map((v) => checkValue(s, v, 'cli'));
-    else config[s.key] = checkValue(s, raw as string, 'cli');
+    if (s.type === 'flag') values[s.key] = s.flag.startsWith('no-') ? !raw : raw;
+    else values[s.key] = checkValue(s, raw, sourceText(source));
   }
-  const c = config as unknown as Config;
+  return { source, values, positionals: parsed.positionals, help: parsed.values.help === true };
+}
+
+/** A setting's default, with WEB_CONCURRENCY and PORT read as Gunicorn reads them. */
+function defaultOf(
+  s: Setting,
+  env: Record<string, string | undefined>,
+): { value: unknown; source: Source } {
+  const fromEnv = s.envVar ? env[s.envVar] : undefined;
+  if (!fromEnv) return { value: s.default(env), source: 'default' };
+  if (s.key === 'workers') {
+    return { value: checkValue(s, fromEnv, 'WEB_CONCURRENCY, the environment'), source: 'env' };
+  }
+  if (s.key === 'bind' && !/^\d{1,5}$/.test(fromEnv)) {
+    throw new ConfigError(
+      `bind: expected PORT to be a port number from 0 to 65535, got ${JSON.stringify(fromEnv)} (from PORT, the environment)`,
+    );
+  }
+  return { value: s.default(env), source: 'env' };
+}
+
+/**
+ * Merges layers over the defaults: later layers win. The environment's defaults are only read
+ * (and checked) for settings no layer sets. Checks the rules that span settings.
+ */
+export function merge(
+  layers: Layer[],
+  env: Record<string, string | undefined>,
+  file: string | null = null,
+): { config: Config; sources: Record<keyof Config, Source> } {
+  const values = {} as Record<keyof Config, unknown>;
+  const sources = {} as Record<keyof Config, Source>;
+  for (const s of SETTINGS) {
+    const top = [...layers].reverse().find((l) => l.values[s.key] !== undefined);
+    if (top) {
+      values[s.key] = top.values[s.key];
+      sources[s.key] = top.source;
+    } else {
+      const d = defaultOf(s, env);
+      values[s.key] = d.value;
+      sources[s.key] = d.source;
+    }
+  }
+  const c = values as unknown as Config;
   if (sources.maxWorkers === 'default') c.maxWorkers = Math.max(c.maxWorkers, c.workers);
   else if (c.workers > c.maxWorkers) {
     throw new ConfigError(
-      `workers: ${c.workers} is above max-workers ${c.maxWorkers} (from ${SOURCE_TEXT[sources.workers]}); raise --max-workers or lower --workers`,
+      `workers: ${c.workers} is above max-workers ${c.maxWorkers} (from ${sourceText(sources.workers, file)}); raise max-workers or lower workers`,
     );
   }
-  return { config: c, sources, positionals: parsed.positionals, help: parsed.values.help === true };
+  return { config: c, sources };
+}
+
+/** Parses the arguments of `gsup start` over the environment's defaults. Throws ConfigError. */
+export function parseStart(argv: string[], env: Record<string, string | undefined>): ParsedStart {
+  const cli = argvLayer(argv, 'cli');
+  const { config, sources } = merge([cli], env);
+  return { config, sources, positionals: cli.positionals, help: cli.help };
 }
 
 /** Settings whose values are themselves flags (`--node-arg --no-warnings`). */
@@ -119,39 +170,55 @@ function joinDashValues(argv: string[]): string[] {
   return out;
 }
 
-function checkValue(
-  s: Setting,
-  value: string,
-  source: Source,
-  via?: string,
-): never | number | string {
-  const from = via ? `${via}, ${SOURCE_TEXT[source]}` : SOURCE_TEXT[source];
+/** Validates one value (from any source) for a setting; returns it converted. Throws ConfigError. */
+export function checkValue(s: Setting, value: unknown, from: string): unknown {
   const bad = (expected: string): never => {
-    throw new ConfigError(
-      `${s.flag}: expected ${expected}, got ${JSON.stringify(value)} (from ${from})`,
-    );
+    throw new ConfigError(`${s.flag}: expected ${expected}, got ${show(value)} (from ${from})`);
   };
-  if (s.type === 'int') {
-    const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || n < (s.min ?? 0) || n > (s.max ?? Number.MAX_SAFE_INTEGER)) {
-      bad(`a whole number from ${s.min ?? 0} to ${s.max ?? Number.MAX_SAFE_INTEGER}`);
+  if (s.type === 'list') {
+    const items = Array.isArray(value) ? value : [value];
+    return items.map((v) => checkValue({ ...s, type: 'string' }, v, from));
+  }
+  if (s.type === 'flag') {
+    if (typeof value !== 'boolean') bad('true or false');
+    return value;
+  }
+  if (s.type === 'int' || s.type === 'seconds') {
+    const text =
+      typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    const n = Number(text);
+    const form = s.type === 'int' ? /^\d+$/ : /^\d+(\.\d+)?$/;
+    const what = s.type === 'int' ? 'a whole number' : 'a number of seconds';
+    if (!form.test(text) || n < (s.min ?? 0) || n > (s.max ?? Number.MAX_SAFE_INTEGER)) {
+      bad(`${what} from ${s.min ?? 0} to ${s.max ?? Number.MAX_SAFE_INTEGER}`);
     }
     return n;
   }
-  if (s.type === 'seconds') {
-    const n = Number(value);
-    if (
-      !/^\d+(\.\d+)?$/.test(value.trim()) ||
-      n < (s.min ?? 0) ||
-      n > (s.max ?? Number.MAX_SAFE_INTEGER)
-    ) {
-      bad(`a number of seconds from ${s.min ?? 0} to ${s.max}`);
+  if (s.type === 'octal') {
+    if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0o777)
+      return value;
+    const text = typeof value === 'string' ? value.trim() : '';
+    if (!/^(0o?)?[0-7]{1,4}$/.test(text) || Number.parseInt(text.replace(/^0o/, ''), 8) > 0o777) {
+      bad('an octal mode like 022 or 0o027');
     }
-    return n;
+    return Number.parseInt(text.replace(/^0o/, ''), 8);
   }
-  if (value === '') bad('a non-empty value');
-  if (s.pattern && !s.pattern.re.test(value)) bad(s.pattern.expected);
-  return value;
+  if (typeof value !== 'string') bad('a string');
+  const text = value as string;
+  if (text === '') bad('a non-empty value');
+  if (s.pattern && !s.pattern.re.test(text)) bad(s.pattern.expected);
+  return text;
+}
+
+function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return 'a function';
+  try {
+    const text = JSON.stringify(value) ?? String(value);
+    return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+  } catch {
+    return String(value);
+  }
 }
 
 function explainParseError(err: unknown): string {

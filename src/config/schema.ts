@@ -20,9 +20,15 @@ export interface Config {
   control: string | null;
   controlEnabled: boolean;
   pidfile: string | null;
+  config: string | null;
+  user: string | null;
+  group: string | null;
+  umask: number | null;
+  chdir: string | null;
+  env: string[];
 }
 
-export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag';
+export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag' | 'octal';
 type Env = Record<string, string | undefined>;
 
 export interface Setting {
@@ -42,6 +48,10 @@ export interface Setting {
   default: (env: Env) => Config[keyof Config];
   /** How the default reads in help. */
   defaultDoc: string;
+  /** The environment variable that sets the default, if any (as in Gunicorn). */
+  envVar?: string;
+  /** Only on the command line (or GSUP_CMD_ARGS): not a config file key. */
+  cliOnly?: boolean;
 }
 
 export const SETTINGS: Setting[] = [
@@ -59,6 +69,7 @@ export const SETTINGS: Setting[] = [
       return Number.isInteger(n) && n >= 1 ? n : availableParallelism();
     },
     defaultDoc: '$WEB_CONCURRENCY, else the number of CPUs',
+    envVar: 'WEB_CONCURRENCY',
   },
   {
     key: 'bind',
@@ -69,6 +80,7 @@ export const SETTINGS: Setting[] = [
     doc: 'where to listen: HOST:PORT, :PORT, [::1]:PORT, unix:/PATH or fd://N (repeatable)',
     default: (env) => (env.PORT ? [`0.0.0.0:${env.PORT}`] : ['127.0.0.1:8000']),
     defaultDoc: '127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set',
+    envVar: 'PORT',
   },
   {
     key: 'backlog',
@@ -210,4 +222,74 @@ export const SETTINGS: Setting[] = [
     default: () => null,
     defaultDoc: 'none',
   },
+  {
+    key: 'config',
+    flag: 'config',
+    short: 'c',
+    type: 'string',
+    metavar: 'FILE',
+    doc: 'the config file (JS or JSON); re-read on every reload',
+    default: () => null,
+    defaultDoc: 'the first of gsup.config.{js,mjs,cjs,json} here',
+    cliOnly: true,
+  },
+  {
+    key: 'user',
+    flag: 'user',
+    type: 'string',
+    metavar: 'USER',
+    doc: 'run the workers as this user (name or uid); gsup binds first, so it may bind port 80 as root',
+    default: () => null,
+    defaultDoc: 'the current user',
+  },
+  {
+    key: 'group',
+    flag: 'group',
+    type: 'string',
+    metavar: 'GROUP',
+    doc: 'run the workers as this group (name or gid)',
+    default: () => null,
+    defaultDoc: "the user's group",
+  },
+  {
+    key: 'umask',
+    flag: 'umask',
+    type: 'octal',
+    metavar: 'MODE',
+    doc: 'the file mode creation mask, in octal (e.g. 027), for gsup and its workers',
+    default: () => null,
+    defaultDoc: 'inherited',
+  },
+  {
+    key: 'chdir',
+    flag: 'chdir',
+    type: 'string',
+    metavar: 'DIR',
+    doc: 'change to this directory before loading the app',
+    default: () => null,
+    defaultDoc: 'the current directory',
+  },
+  {
+    key: 'env',
+    flag: 'env',
+    type: 'list',
+    metavar: 'KEY=VALUE',
+    pattern: { re: /^[A-Za-z_][A-Za-z0-9_]*=/, expected: 'KEY=VALUE' },
+    doc: "set a variable in the workers' environment (repeatable)",
+    default: () => [],
+    defaultDoc: 'none',
+  },
 ];
+
+/** Hooks a JS config file may export; each gets a read-only snapshot of the pool. */
+export const HOOKS = [
+  'onStarting',
+  'onReady',
+  'onReload',
+  'onWorkerSpawn',
+  'onWorkerReady',
+  'onWorkerExit',
+  'onScale',
+  'onStop',
+] as const;
+export type HookName = (typeof HOOKS)[number];

@@ -12,7 +12,7 @@ import { monotonic } from '../clock.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig } from '../protocol.js';
 import { backoffMs } from './backoff.js';
-import { type BindSpec, type Listener, openListener } from './listener.js';
+import { type BindSpec, formatBind, type Listener, openListener } from './listener.js';
 import type {
   EventKind,
   EventLevel,
@@ -47,7 +47,26 @@ export interface SupervisorOptions {
   cwd: string;
   /** The workers' environment (gsup adds its own variables on top). */
   env: Record<string, string | undefined>;
+  /** Run the workers as this user and group id (the supervisor keeps its own, e.g. root for port 80). */
+  uid?: number;
+  gid?: number;
+  /**
+   * Called at the start of every reload, from any door: returns the options to apply (the config
+   * file re-read), or a one-line error, in which case the running config is kept and the reload
+   * is not done.
+   */
+  reloadConfig?: () => Promise<Partial<SupervisorOptions> | string>;
 }
+
+/** Moments a config file's hooks can follow. */
+export type Lifecycle =
+  | 'ready'
+  | 'reload'
+  | 'workerSpawn'
+  | 'workerReady'
+  | 'workerExit'
+  | 'scale'
+  | 'stop';
 
 export interface ReloadResult {
   ok: boolean;
@@ -74,6 +93,7 @@ interface SupervisorEvents {
   event: [PoolEvent];
   output: [WorkerOutput];
   stopped: [number];
+  lifecycle: [Lifecycle, Record<string, unknown>];
 }
 
 /** How often the supervisor looks at its workers. */
@@ -135,6 +155,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private polling = false;
+  private preparingReload = false;
+  /** Sockets dropped by a config reload, closed when that reload ends. */
+  private retiredSockets: Listener[] = [];
   private lastTick = monotonic();
   private managing = false;
   private stopMode: 'graceful' | 'quick' | null = null;
@@ -184,6 +207,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const next = Math.max(1, Math.min(this.options.maxWorkers, Math.trunc(wanted)));
     if (next !== this.target) {
       this.log('info', 'scale', `scaling from ${this.target} to ${next} workers`);
+      this.emit('lifecycle', 'scale', { from: this.target, to: next });
       this.target = next;
       this.manage();
     } else if (next !== wanted) {
@@ -207,7 +231,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.stopMode) {
       return Promise.resolve({ ok: false, message: 'not reloading: gsup is stopping' });
     }
-    if (this.reloadRun) {
+    if (this.reloadRun || this.preparingReload) {
       if (!this.reloadQueued) {
         this.reloadQueued = [];
         this.log('info', 'reload', 'reload requested while one runs; one more will follow it');
@@ -215,7 +239,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const queue = this.reloadQueued;
       return new Promise((resolve) => queue.push(resolve));
     }
-    return new Promise((resolve) => this.beginReload([resolve]));
+    return new Promise((resolve) => void this.prepareReload([resolve]));
   }
 
   /** Gracefully replaces one worker: its successor is ready before it stops accepting. */
@@ -262,6 +286,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.finishIfEmpty();
     return this.done;
+  }
+
+  /** Records a warning from outside the pool (a hook that threw, garbage on a channel) in the event log. */
+  warn(message: string): void {
+    this.log('warn', 'warn', message);
   }
 
   /** The one model of the pool that every view reads. */
@@ -498,6 +527,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       detached: true,
       reject: false,
       cleanup: false,
+      ...(options.uid !== undefined ? { uid: options.uid } : {}),
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
       forceKillAfterDelay: false,
     });
     const w = new WorkerRecord(this.nextId++, slot, this.gen, child);
@@ -505,6 +536,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     child.once('spawn', () => {
       w.moveTo('booting');
       this.log('info', 'spawn', `booting worker ${slot} (pid ${w.pid})`, w);
+      this.emit('lifecycle', 'workerSpawn', { pid: w.pid, slot });
     });
     let reaped = false;
     const reapOnce = (code: number | null, signal: NodeJS.Signals | null) => {
@@ -572,9 +604,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           `worker ${w.slot} (pid ${w.pid}) ready in ${Math.round(monotonic() - w.spawnedAt)} ms`,
           w,
         );
+        this.emit('lifecycle', 'workerReady', { pid: w.pid, slot: w.slot });
         if (!this.announcedReady && this.countReady() >= this.target) {
           this.announcedReady = true;
           this.log('info', 'ready', `all ${this.target} workers ready`);
+          this.emit('lifecycle', 'ready', { workers: this.target });
         }
         if (this.reloadRun && w.gen === this.reloadRun.gen && !this.reloadRun.canaryPassed) {
           this.reloadRun.canaryPassed = true;
@@ -649,6 +683,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       );
     }
 
+    this.emit('lifecycle', 'workerExit', {
+      pid: w.pid,
+      slot: w.slot,
+      code,
+      signal,
+      reason: info.lastExit,
+    });
     if (bootFailed && !this.stopMode) this.bootFailed(w, code, how);
     this.finishIfEmpty();
     this.manage();
@@ -732,6 +773,100 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   // ---- reload -----------------------------------------------------------------------------
 
+  /** Re-reads the config (if the front end gave a way to), applies it, then rolls the workers. */
+  private async prepareReload(waiters: Array<(r: ReloadResult) => void>): Promise<void> {
+    this.preparingReload = true;
+    let refused: string | null = null;
+    try {
+      const next = this.options.reloadConfig ? await this.options.reloadConfig() : {};
+      if (typeof next === 'string') refused = next;
+      else await this.applyOptions(next);
+    } catch (err) {
+      refused = (err as Error).message;
+    } finally {
+      this.preparingReload = false;
+    }
+    if (refused !== null || this.stopMode) {
+      const message =
+        refused !== null
+          ? `reload not done: ${refused}; the running config and workers are kept`
+          : 'not reloading: gsup is stopping';
+      if (refused !== null) this.log('error', 'reload', message);
+      const result: ReloadResult = { ok: false, message };
+      for (const resolve of waiters) resolve(result);
+      this.emit('lifecycle', 'reload', { ...result });
+      this.runQueuedReload();
+      return;
+    }
+    this.beginReload(waiters);
+  }
+
+  /** Applies re-read options: worker count, timeouts, app, node flags, environment, sockets. */
+  private async applyOptions(next: Partial<SupervisorOptions>): Promise<void> {
+    const changed: string[] = [];
+    if (next.binds) {
+      const want = next.binds.map(formatBind);
+      const have = this.sockets.map((l) => formatBind(l.spec));
+      if (want.join(' ') !== have.join(' ')) {
+        const opened: Listener[] = [];
+        try {
+          for (const spec of next.binds) {
+            const existing = this.sockets.find((l) => formatBind(l.spec) === formatBind(spec));
+            opened.push(existing ?? (await openListener(spec)));
+          }
+        } catch (err) {
+          for (const l of opened) if (!this.sockets.includes(l)) l.close();
+          throw err;
+        }
+        // Old sockets close once no new worker needs them; old workers keep their own copies
+        // until they drain.
+        this.retiredSockets.push(...this.sockets.filter((l) => !opened.includes(l)));
+        this.sockets = opened;
+        for (const l of opened)
+          if (!have.includes(formatBind(l.spec)))
+            this.log('info', 'listening', `listening at ${l.url}`);
+        changed.push(`bind ${have.join(' ')} → ${want.join(' ')}`);
+      }
+    }
+    for (const key of [
+      'app',
+      'timeout',
+      'bootTimeout',
+      'gracefulTimeout',
+      'maxRequests',
+      'maxRequestsJitter',
+      'maxWorkers',
+      'backlog',
+    ] as const) {
+      const value = next[key];
+      if (value !== undefined && value !== this.options[key]) {
+        changed.push(`${key} ${String(this.options[key])} → ${String(value)}`);
+        (this.options as unknown as Record<string, unknown>)[key] = value;
+      }
+    }
+    if (next.nodeArgs && next.nodeArgs.join(' ') !== this.options.nodeArgs.join(' ')) {
+      changed.push('node-arg');
+      this.options.nodeArgs = next.nodeArgs;
+    }
+    if (next.env) this.options.env = next.env;
+    if (next.uid !== undefined) this.options.uid = next.uid;
+    if (next.gid !== undefined) this.options.gid = next.gid;
+    if (changed.length) this.log('info', 'reload', `config re-read: ${changed.join(', ')}`);
+    if (next.workers !== undefined && next.workers !== this.target) this.scale(next.workers);
+  }
+
+  private runQueuedReload(): void {
+    const queued = this.reloadQueued;
+    this.reloadQueued = null;
+    if (!queued) return;
+    setImmediate(() => {
+      if (this.stopMode) {
+        for (const resolve of queued)
+          resolve({ ok: false, message: 'not reloading: gsup is stopping' });
+      } else void this.prepareReload(queued);
+    });
+  }
+
   private beginReload(waiters: Array<(r: ReloadResult) => void>): void {
     this.gen++;
     const old = [...this.workers.values()].filter((w) => w.active);
@@ -798,20 +933,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.log(ok ? 'info' : 'error', 'reload', message);
     const result: ReloadResult = { ok, message };
     for (const resolve of run.waiters) resolve(result);
-    const queued = this.reloadQueued;
-    this.reloadQueued = null;
-    if (queued) {
-      if (this.stopMode)
-        for (const resolve of queued)
-          resolve({ ok: false, message: 'not reloading: gsup is stopping' });
-      else
-        setImmediate(() => {
-          if (this.stopMode) {
-            for (const resolve of queued)
-              resolve({ ok: false, message: 'not reloading: gsup is stopping' });
-          } else this.beginReload(queued);
-        });
+    this.emit('lifecycle', 'reload', { ...result });
+    for (const l of this.retiredSockets.splice(0)) {
+      l.close();
+      this.log('info', 'listening', `no longer listening at ${l.url}`);
     }
+    this.runQueuedReload();
   }
 
   // ---- stopping ---------------------------------------------------------------------------
@@ -825,8 +952,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.state = 'stopped';
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    for (const l of this.sockets) l.close();
+    for (const l of [...this.sockets, ...this.retiredSockets.splice(0)]) l.close();
     this.log('info', 'stop', 'stopped');
+    this.emit('lifecycle', 'stop', { code: this.exitCode });
     this.emit('stopped', this.exitCode);
     this.resolveDone(this.exitCode);
   }

@@ -3,6 +3,7 @@
 // .callback() (Koa), a net/http/https Server that is not listening yet, a Fastify-like object
 // (.server and .ready()), or a factory marked with `()` that returns (or resolves to) any of these.
 
+import { spawnSync } from 'node:child_process';
 import type { RequestListener } from 'node:http';
 import { Server as NetServer } from 'node:net';
 import { relative, resolve } from 'node:path';
@@ -32,10 +33,8 @@ export async function loadApp(spec: AppSpec, cwd: string): Promise<LoadedApp> {
   try {
     ns = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
-    throw new AppLoadError(
-      `${spec.file} threw while loading: ${oneLine(err)}`,
-      userFrame(err, cwd),
-    );
+    const where = err instanceof SyntaxError ? syntaxErrorWhere(abs, cwd) : userFrame(err, cwd);
+    throw new AppLoadError(`${spec.file} threw while loading: ${oneLine(err)}`, where);
   }
   const exportLabel = spec.exportName ?? 'default';
   let value = pickExport(ns, spec.exportName);
@@ -120,6 +119,17 @@ export function oneLine(err: unknown): string {
   return String(err);
 }
 
+/**
+ * Where a SyntaxError is: Node 20 keeps an ES module's syntax error location out of err.stack, so
+ * ask `node --check`, which prints `path:line` first. Only ever called on the error path.
+ */
+export function syntaxErrorWhere(abs: string, cwd: string): string | null {
+  const r = spawnSync(process.execPath, ['--check', abs], { encoding: 'utf8', timeout: 10_000 });
+  const first = (r.stderr ?? '').split('\n')[0] ?? '';
+  const m = /^(\/[^:]+):(\d+)$/.exec(first.trim());
+  return m?.[1] ? `${relative(cwd, m[1]) || m[1]}:${m[2]}` : null;
+}
+
 /** The first stack frame that points into the user's files (not node: internals, not gsup). */
 export function userFrame(err: unknown, cwd: string): string | null {
   if (!(err instanceof Error) || !err.stack) return null;
@@ -127,7 +137,7 @@ export function userFrame(err: unknown, cwd: string): string | null {
   const gsupDist = new URL('..', import.meta.url).pathname;
   // A SyntaxError names its place on the first line ("file:///app.mjs:3"), other errors in frames.
   for (const line of err.stack.split('\n')) {
-    const m = /((?:file:\/\/)?\/[^()\s:]+):(\d+)(?::(\d+))?\)?\s*$/.exec(line);
+    const m = /(?:^|[\s(])((?:file:\/\/)?\/[^()\s:]+):(\d+)(?::(\d+))?\)?\s*$/.exec(line);
     if (!m?.[1]) continue;
     const path = decodeURIComponent(m[1].replace(/^file:\/\//, ''));
     if (path.startsWith(gsupDist) || path.includes('/node_modules/')) continue;

@@ -1,0 +1,50 @@
+// Calls a config file's hooks at the supervisor's lifecycle moments, each with a read-only copy
+// of the snapshot. A hook that throws is logged by name and the supervisor carries on; only
+// onStarting can stop a start (the caller awaits it).
+
+import type { Hooks } from '../config/load.js';
+import type { HookName } from '../config/schema.js';
+import type { Lifecycle, Supervisor } from '../supervisor/supervisor.js';
+
+const HOOK_OF: Record<Lifecycle, HookName> = {
+  ready: 'onReady',
+  reload: 'onReload',
+  workerSpawn: 'onWorkerSpawn',
+  workerReady: 'onWorkerReady',
+  workerExit: 'onWorkerExit',
+  scale: 'onScale',
+  stop: 'onStop',
+};
+
+/** A deep-frozen copy: hooks see the pool (and under `event`, what just happened), they cannot change it. */
+export function frozenSnapshot(sup: Supervisor, details: Record<string, unknown> = {}): unknown {
+  const freeze = (v: unknown): unknown => {
+    if (typeof v === 'object' && v !== null) {
+      for (const x of Object.values(v)) freeze(x);
+      Object.freeze(v);
+    }
+    return v;
+  };
+  return freeze({ ...structuredClone(sup.snapshot()), event: structuredClone(details) });
+}
+
+/** Wires hooks to the supervisor; `current()` is read each time, so a reload can swap them. */
+export function attachHooks(
+  sup: Supervisor,
+  current: () => Hooks,
+  warn: (message: string) => void,
+): void {
+  sup.on('lifecycle', (moment, details) => {
+    const name = HOOK_OF[moment];
+    const hook = current()[name];
+    if (!hook) return;
+    const fail = (err: unknown) =>
+      warn(`hook ${name} threw: ${err instanceof Error ? err.message : String(err)}; carrying on`);
+    try {
+      const result = hook(frozenSnapshot(sup, details));
+      if (result instanceof Promise) result.catch(fail);
+    } catch (err) {
+      fail(err);
+    }
+  });
+}
