@@ -87,7 +87,7 @@ export async function resolveStart(
       `config: file not found: ${explicit} (looked for ${resolve(cwd, explicit)})`,
     );
   }
-  const file = path ? await fileLayer(resolve(cwd, path), path) : null;
+  const file = path ? await fileLayer(resolve(cwd, path), path, cwd) : null;
   const layers = [file?.layer, cmdargs, cli].filter(
     (l): l is Layer => l !== null && l !== undefined,
   );
@@ -131,6 +131,7 @@ const FILE_KEYS = SETTINGS.filter((s) => !s.cliOnly).map((s) => s.key as string)
 async function fileLayer(
   abs: string,
   shown: string,
+  cwd: string,
 ): Promise<{ layer: Layer; app: string | null; hooks: Hooks }> {
   let data: unknown;
   if (abs.endsWith('.json')) {
@@ -154,10 +155,7 @@ async function fileLayer(
       )) as Record<string, unknown>;
       data = 'default' in ns ? ns.default : ns;
     } catch (err) {
-      const where =
-        err instanceof SyntaxError
-          ? syntaxErrorWhere(abs, process.cwd())
-          : userFrame(err, process.cwd());
+      const where = err instanceof SyntaxError ? syntaxErrorWhere(abs, cwd) : userFrame(err, cwd);
       throw new ConfigError(
         `config file ${shown}: ${oneLine(err)}${where ? ` (at ${where})` : ''}`,
       );

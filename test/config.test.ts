@@ -1,0 +1,351 @@
+// Configuration from every source, lowest first: defaults < config file < GSUP_CMD_ARGS < command
+// line (WEB_CONCURRENCY and PORT set defaults), hooks, gsup check, and reload with a broken file.
+
+import { spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { resolveStart } from '../dist/config/load.js';
+import { ConfigError } from '../dist/config/parse.js';
+import { FIXTURES, get, gsup, gsupVerb, until } from './helpers.js';
+
+const BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
+
+/** A fresh directory with the given files (a config file and, by default, the slow.js app). */
+function project(files: Record<string, string>): string {
+  const dir = mkdtempSync(`${tmpdir()}/gsup-cfg-`);
+  copyFileSync(`${FIXTURES}/slow.js`, `${dir}/slow.js`);
+  copyFileSync(`${FIXTURES}/env-echo.js`, `${dir}/env-echo.js`);
+  for (const [name, text] of Object.entries(files)) writeFileSync(`${dir}/${name}`, text);
+  return dir;
+}
+
+// ---- precedence: one test per pair of sources --------------------------------------------------
+
+const FILE = { 'gsup.config.json': JSON.stringify({ workers: 3, timeout: 11 }) };
+
+test('the config file wins over the defaults (and over WEB_CONCURRENCY)', async (t) => {
+  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '7' }, project(FILE));
+  t.is(r.config.workers, 3);
+  t.is(r.sources.workers, 'file');
+  t.is(r.config.backlog, 2048);
+  t.is(r.sources.backlog, 'default');
+});
+
+test('WEB_CONCURRENCY and PORT set the defaults', async (t) => {
+  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '5', PORT: '9100' }, project({}));
+  t.is(r.config.workers, 5);
+  t.is(r.sources.workers, 'env');
+  t.deepEqual(r.config.bind, ['0.0.0.0:9100']);
+  t.is(r.sources.bind, 'env');
+});
+
+test('GSUP_CMD_ARGS wins over the config file', async (t) => {
+  const r = await resolveStart(['app.js'], { GSUP_CMD_ARGS: '-w 4 --timeout "12"' }, project(FILE));
+  t.is(r.config.workers, 4);
+  t.is(r.sources.workers, 'cmdargs');
+  t.is(r.config.timeout, 12);
+});
+
+test('the command line wins over GSUP_CMD_ARGS', async (t) => {
+  const r = await resolveStart(['app.js', '-w', '2'], { GSUP_CMD_ARGS: '-w 4' }, project(FILE));
+  t.is(r.config.workers, 2);
+  t.is(r.sources.workers, 'cli');
+});
+
+test('the command line wins over the config file', async (t) => {
+  const r = await resolveStart(['app.js', '-t', '9'], {}, project(FILE));
+  t.is(r.config.timeout, 9);
+  t.is(r.sources.timeout, 'cli');
+  t.is(r.config.workers, 3, 'what the command line does not set still comes from the file');
+});
+
+test('the first of gsup.config.{js,mjs,cjs,json} is used; -c names another', async (t) => {
+  const dir = project({
+    'gsup.config.js': 'export default { workers: 6 };\n',
+    'gsup.config.json': '{"workers": 8}',
+    'other.cjs': 'module.exports = { workers: 9, app: "slow.js" };\n',
+  });
+  t.is((await resolveStart(['app.js'], {}, dir)).config.workers, 6);
+  const other = await resolveStart(['-c', 'other.cjs'], {}, dir);
+  t.is(other.config.workers, 9);
+  t.is(other.app, 'slow.js');
+  t.is(other.appSource, 'file');
+});
+
+// ---- bad values, from each source ---------------------------------------------------------------
+
+async function refused(
+  t: import('ava').ExecutionContext,
+  argv: string[],
+  env: Record<string, string>,
+  files: Record<string, string>,
+  expected: RegExp,
+) {
+  const err = await t.throwsAsync(resolveStart(argv, env, project(files)), {
+    instanceOf: ConfigError,
+  });
+  t.regex(err?.message ?? '', expected);
+  t.false((err?.message ?? '').includes('\n'), 'one line');
+}
+
+test('a bad value in a JSON config file names the setting, the value and the file', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"workers": "abc"}' },
+    /^workers: expected a whole number from 1 to 1024, got "abc" \(from the config file gsup\.config\.json\)$/,
+  ));
+
+test('a bad value in a JS config file', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.mjs': 'export default { timeout: -3 };' },
+    /^timeout: expected a number of seconds from 0 to 86400, got -3 \(from the config file gsup\.config\.mjs\)$/,
+  ));
+
+test('a bad value in GSUP_CMD_ARGS', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    { GSUP_CMD_ARGS: '-w abc' },
+    {},
+    /^workers: expected a whole number from 1 to 1024, got "abc" \(from GSUP_CMD_ARGS\)$/,
+  ));
+
+test('an unknown flag in GSUP_CMD_ARGS', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    { GSUP_CMD_ARGS: '--wrkers 2' },
+    {},
+    /unknown option --wrkers; did you mean --workers\?.*GSUP_CMD_ARGS/,
+  ));
+
+test('a bad value on the command line', (t) =>
+  refused(
+    t,
+    ['app.js', '--umask', '999'],
+    {},
+    {},
+    /^umask: expected an octal mode like 022 or 0o027, got "999" \(from the command line\)$/,
+  ));
+
+test('a bad WEB_CONCURRENCY', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    { WEB_CONCURRENCY: 'lots' },
+    {},
+    /^workers: .*"lots" \(from WEB_CONCURRENCY, the environment\)$/,
+  ));
+
+test('an unknown config key gets a did-you-mean', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"gracefulTimout": 5}' },
+    /unknown setting "gracefulTimout" in the config file gsup\.config\.json; did you mean gracefulTimeout\?/,
+  ));
+
+test('a syntax error in a JS config file names the file and line', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.mjs': 'export default {\n  workers: 2,\n' },
+    /^config file gsup\.config\.mjs: SyntaxError: .* \(at gsup\.config\.mjs:\d+\)$/,
+  ));
+
+test('invalid JSON names the file', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"workers": 2,' },
+    /^config file gsup\.config\.json: invalid JSON: /,
+  ));
+
+test('a hook that is not a function', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.mjs': 'export default { onReady: 5 };' },
+    /^onReady: expected a function \(a hook\), got number/,
+  ));
+
+test('a bad --env entry', (t) =>
+  refused(t, ['app.js', '--env', 'NOEQUALS'], {}, {}, /^env: expected KEY=VALUE, got "NOEQUALS"/));
+
+test('-c naming a missing file', (t) =>
+  refused(t, ['app.js', '-c', 'nope.json'], {}, {}, /^config: file not found: nope\.json/));
+
+// ---- the real CLI -------------------------------------------------------------------------------
+
+test('gsup check prints each setting with its source, and refuses bad config with exit 2', async (t) => {
+  const dir = project({ 'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 3 }) });
+  const run = (args: string[], env: Record<string, string> = {}) =>
+    spawnSync(process.execPath, [BIN, ...args], {
+      cwd: dir,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+    });
+  const r = run(['check', '-t', '9'], { GSUP_CMD_ARGS: '--backlog 100' });
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /^app\s+slow\.js\s+\(file\)$/m);
+  t.regex(r.stdout, /^workers\s+3\s+\(file\)$/m);
+  t.regex(r.stdout, /^timeout\s+9\s+\(command line\)$/m);
+  t.regex(r.stdout, /^backlog\s+100\s+\(GSUP_CMD_ARGS\)$/m);
+  t.regex(r.stdout, /^graceful-timeout\s+30\s+\(default\)$/m);
+  t.regex(r.stdout, /the configuration is valid \(config file gsup\.config\.json\)/);
+  writeFileSync(`${dir}/gsup.config.json`, JSON.stringify({ app: 'slow.js', workers: 0 }));
+  const bad = run(['check']);
+  t.is(bad.status, 2);
+  t.is(
+    bad.stderr,
+    'gsup: workers: expected a whole number from 1 to 1024, got 0 (from the config file gsup.config.json)\n',
+  );
+});
+
+test('reload with a broken config file keeps serving; with the fixed file it applies', async (t) => {
+  const dir = project({
+    'gsup.config.mjs': "export default { app: 'slow.js', workers: 2, bind: '127.0.0.1:0' };\n",
+  });
+  const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
+  const url = await g.url();
+  await g.waitFor(/all 2 workers ready/);
+  const before = g.readyPids().sort();
+  writeFileSync(`${dir}/gsup.config.mjs`, "export default { app: 'slow.js', workers: 'two' };\n");
+  g.child.kill('SIGHUP');
+  await g.waitFor(
+    /reload not done: workers: expected a whole number from 1 to 1024, got "two" \(from the config file gsup\.config\.mjs\); the running config and workers are kept/,
+  );
+  t.deepEqual(g.readyPids().sort(), before);
+  t.is((await get(url)).status, 200);
+  writeFileSync(
+    `${dir}/gsup.config.mjs`,
+    "export default { app: 'slow.js', workers: 3, bind: '127.0.0.1:0' };\n",
+  );
+  const r = await gsupVerb(['reload'], { XDG_RUNTIME_DIR: g.runtimeDir });
+  t.is(r.code, 0, r.stderr);
+  await until('3 workers ready', () => g.readyPids().length === 3);
+  t.false(g.readyPids().some((p) => before.includes(p)));
+});
+
+test('hooks: one is called, one that throws is logged and gsup carries on', async (t) => {
+  const dir = project({});
+  const marker = `${dir}/ready-hook.json`;
+  writeFileSync(
+    `${dir}/gsup.config.mjs`,
+    `import { writeFileSync } from 'node:fs';
+export default {
+  app: 'slow.js',
+  workers: 2,
+  bind: '127.0.0.1:0',
+  onReady: (pool) => writeFileSync(${JSON.stringify(marker)}, JSON.stringify({ ready: pool.ready, frozen: Object.isFrozen(pool) })),
+  onWorkerSpawn: () => { throw new Error('hook bug'); },
+};
+`,
+  );
+  const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
+  const url = await g.url();
+  await g.waitFor(/hook onWorkerSpawn threw: hook bug; carrying on/);
+  await until('the onReady hook wrote its file', () => existsSync(marker));
+  t.deepEqual(JSON.parse(readFileSync(marker, 'utf8')), { ready: 2, frozen: true });
+  t.is((await get(url)).status, 200);
+});
+
+test('a throwing onStarting aborts the start with its error', async (t) => {
+  const dir = project({
+    'gsup.config.mjs':
+      "export default { app: 'slow.js', bind: '127.0.0.1:0', onStarting() { throw new Error('migrations pending'); } };\n",
+  });
+  const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
+  t.is(await g.exited, 1);
+  t.is(g.stderr(), 'gsup: onStarting hook threw: migrations pending; not starting\n');
+  t.is(g.count(/booting worker/), 0);
+});
+
+test('--env, --chdir and --umask reach the workers', async (t) => {
+  const dir = project({});
+  const g = gsup(
+    t,
+    [
+      'start',
+      'env-echo.js',
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '--no-tui',
+      '--env',
+      'GREETING=hello there',
+      '--chdir',
+      dir,
+      '--umask',
+      '027',
+    ],
+    { cwd: FIXTURES },
+  );
+  const url = await g.url();
+  await g.waitFor(/all 1 workers ready/);
+  const r = JSON.parse((await get(`${url}/?name=GREETING`)).body) as {
+    value: string;
+    cwd: string;
+    umask: number;
+  };
+  t.is(r.value, 'hello there');
+  t.is(r.cwd, dir);
+  t.is(r.umask, 0o27);
+});
+
+test('--user drops the workers to another user while gsup binds as root', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.log('skipped: privilege drop needs the tests to run as root');
+    t.pass();
+    return;
+  }
+  const dir = project({});
+  // The app must be readable by the other user.
+  const { chmodSync } = await import('node:fs');
+  chmodSync(dir, 0o755);
+  const g = gsup(
+    t,
+    ['start', 'env-echo.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui', '--user', 'nobody'],
+    { cwd: dir },
+  );
+  const url = await g.url();
+  await g.waitFor(/all 1 workers ready/);
+  const r = JSON.parse((await get(url)).body) as { uid: number };
+  t.is(r.uid, 65534);
+  const [pid] = g.readyPids();
+  t.regex(readFileSync(`/proc/${pid}/status`, 'utf8'), /^Uid:\s+65534\s/m);
+  t.is(statSync(`/proc/${g.pid}`).uid, 0, 'the supervisor stays root');
+});
+
+test('--user naming nobody known is a usage error', async (t) => {
+  const g = gsup(t, [
+    'start',
+    'slow.js',
+    '-b',
+    '127.0.0.1:0',
+    '--no-tui',
+    '--user',
+    'no-such-user-x',
+  ]);
+  t.is(await g.exited, 2);
+  t.regex(g.stderr(), /^gsup: user: no such user "no-such-user-x" on this machine/);
+});
