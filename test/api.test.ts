@@ -1,26 +1,9 @@
 // The programmatic API the CLI is built on: import { Supervisor } from 'gsup'.
 import test from 'ava';
-import { Supervisor, type SupervisorOptions } from '../dist/index.js';
-import { FIXTURES, get, until } from './helpers.js';
+import { Supervisor } from '../dist/index.js';
+import { get, poolOptions, until } from './helpers.js';
 
-function options(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
-  return {
-    app: 'slow.js',
-    binds: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
-    workers: 2,
-    maxWorkers: 8,
-    backlog: 511,
-    timeout: 5,
-    bootTimeout: 20,
-    gracefulTimeout: 10,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-    nodeArgs: [],
-    cwd: FIXTURES,
-    env: { ...process.env },
-    ...over,
-  };
-}
+const options = poolOptions;
 
 function started(t: import('ava').ExecutionContext, sup: Supervisor): void {
   t.teardown(async () => {

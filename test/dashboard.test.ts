@@ -2,27 +2,10 @@
 import test, { type ExecutionContext } from 'ava';
 import { Dashboard, type PoolSource } from '../dist/dashboard/dashboard.js';
 import { Supervisor, type SupervisorOptions } from '../dist/index.js';
-import { FIXTURES, get, until } from './helpers.js';
+import { get, poolOptions, until } from './helpers.js';
 import { HeadlessTerminal, KEYS } from './term.js';
 
-function pool(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
-  return {
-    app: 'slow.js',
-    binds: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
-    workers: 2,
-    maxWorkers: 8,
-    backlog: 511,
-    timeout: 10,
-    bootTimeout: 20,
-    gracefulTimeout: 10,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-    nodeArgs: [],
-    cwd: FIXTURES,
-    env: { ...process.env },
-    ...over,
-  };
-}
+const pool = poolOptions;
 
 interface Rig {
   sup: Supervisor;

@@ -7,6 +7,7 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
+import type { SupervisorOptions } from '../dist/index.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -296,4 +297,24 @@ export function gsupVerb(
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** Options for an in-process Supervisor (the programmatic API) on an ephemeral port, over the fixtures. */
+export function poolOptions(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
+  return {
+    app: 'slow.js',
+    binds: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
+    workers: 2,
+    maxWorkers: 8,
+    backlog: 511,
+    timeout: 10,
+    bootTimeout: 20,
+    gracefulTimeout: 10,
+    maxRequests: 0,
+    maxRequestsJitter: 0,
+    nodeArgs: [],
+    cwd: FIXTURES,
+    env: { ...process.env },
+    ...over,
+  };
 }

@@ -2,25 +2,11 @@
 import net from 'node:net';
 import test from 'ava';
 import { Supervisor, type SupervisorOptions } from '../dist/index.js';
-import { FIXTURES, get, gsup, until } from './helpers.js';
+import { get, gsup, poolOptions, until } from './helpers.js';
 
+/** One worker unless a test asks for more. */
 function pool(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
-  return {
-    app: 'slow.js',
-    binds: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
-    workers: 1,
-    maxWorkers: 8,
-    backlog: 511,
-    timeout: 10,
-    bootTimeout: 20,
-    gracefulTimeout: 10,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-    nodeArgs: [],
-    cwd: FIXTURES,
-    env: { ...process.env },
-    ...over,
-  };
+  return poolOptions({ workers: 1, ...over });
 }
 
 /** Sends a raw HTTP/1.1 request and resolves with the status line, or rejects on timeout. */

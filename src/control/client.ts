@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
-import type { Reply, Request, StreamMessage } from './protocol.js';
+import { lineReader, type Reply, type Request, type StreamMessage } from './protocol.js';
 
 /** No instance answers at that path; the message says which name and where it looked. */
 export class NotRunningError extends Error {}
@@ -30,17 +30,8 @@ export class ControlClient extends EventEmitter<ClientEvents> {
   private constructor(private readonly conn: net.Socket) {
     super();
     conn.setEncoding('utf8');
-    let buffer = '';
-    conn.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl = buffer.indexOf('\n');
-      while (nl !== -1) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        this.onLine(line);
-        nl = buffer.indexOf('\n');
-      }
-    });
+    const reader = lineReader((line) => this.onLine(line));
+    conn.on('data', (chunk: string) => reader.push(chunk));
     conn.on('error', () => undefined);
     conn.on('close', () => {
       for (const resolve of this.pending.values()) {

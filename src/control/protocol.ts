@@ -50,3 +50,30 @@ export function parseScale(to: unknown): number | { by: number } | null {
   if (m[1] === '-') return { by: -n };
   return n;
 }
+
+/**
+ * Feeds a stream's text chunks and calls `onLine` for each complete line. Returns the length of
+ * the unfinished line left over, so a caller can refuse one that grows too long.
+ */
+export function lineReader(onLine: (line: string) => void): {
+  push(chunk: string): number;
+  reset(): void;
+} {
+  let buffer = '';
+  return {
+    push(chunk) {
+      buffer += chunk;
+      let nl = buffer.indexOf('\n');
+      while (nl !== -1) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        onLine(line);
+        nl = buffer.indexOf('\n');
+      }
+      return buffer.length;
+    },
+    reset() {
+      buffer = '';
+    },
+  };
+}

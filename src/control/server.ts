@@ -11,6 +11,7 @@ import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapsh
 import type { Supervisor } from '../supervisor/supervisor.js';
 import {
   COMMANDS,
+  lineReader,
   MAX_LINE_BYTES,
   PROTOCOL_VERSION,
   parseScale,
@@ -122,23 +123,17 @@ export class ControlServer {
   private serve(conn: net.Socket): void {
     this.conns.add(conn);
     conn.setEncoding('utf8');
-    let buffer = '';
+    const reader = lineReader((line) => {
+      if (line.trim()) void this.handle(conn, line);
+    });
     conn.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl = buffer.indexOf('\n');
-      while (nl !== -1) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.trim()) void this.handle(conn, line);
-        nl = buffer.indexOf('\n');
-      }
-      if (buffer.length > MAX_LINE_BYTES) {
+      if (reader.push(chunk) > MAX_LINE_BYTES) {
         this.send(conn, {
           v: PROTOCOL_VERSION,
           ok: false,
           error: `request line longer than ${MAX_LINE_BYTES} bytes; closing`,
         });
-        buffer = '';
+        reader.reset();
         conn.end();
       }
     });
