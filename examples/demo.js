@@ -2,7 +2,9 @@
 //   /          fast: answers at once
 //   /slow      answers after ?ms=N milliseconds (default 300), after a little CPU work
 //   /error     a 500, as a failing dependency would cause
-//   /hang      spins forever on purpose: gsup's timeout kills the worker and logs this stack
+//   /hang      spins forever on purpose: gsup's timeout kills the worker and logs this stack;
+//              /hang?slot=N hangs only the worker in slot N (the others answer 409), so a
+//              script can choose which one
 // A plain request listener, the shape `http.createServer` and Express take.
 
 import { createHash } from 'node:crypto';
@@ -31,6 +33,11 @@ export default function demo(req, res) {
     return;
   }
   if (pathname === '/hang') {
+    const slot = searchParams.get('slot');
+    if (slot !== null && slot !== process.env.GSUP_SLOT) {
+      send(res, 409, `this is worker ${process.env.GSUP_SLOT}, not ${slot}: try again\n`);
+      return;
+    }
     console.log(`GET /hang: worker ${process.pid} is spinning on purpose`);
     spinForeverOnPurpose();
   }
