@@ -16,8 +16,10 @@ export async function startPool(
   app: string,
   workers: number,
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<Pool> {
-  const g = gsup(t, ['start', app, '-w', String(workers), '-b', '127.0.0.1:0', '--no-tui', ...extra]);
+  const args = ['start', app, '-w', String(workers), '-b', '127.0.0.1:0', '--no-tui', ...extra];
+  const g = gsup(t, args, { env });
   const base = await g.url();
   await g.waitFor(/all \d+ workers ready/);
   return Object.assign(g, {

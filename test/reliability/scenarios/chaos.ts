@@ -8,7 +8,7 @@ import type { ExecutionContext } from 'ava';
 import { isAlive, killQuietly, until } from '../../helpers.js';
 import { baseline, notGrown } from '../lib/growth.js';
 import { trackedLoad } from '../lib/load.js';
-import { backToN, ownLines, INTERNAL_ERROR, startPool } from '../lib/pool.js';
+import { backToN, INTERNAL_ERROR, ownLines, startPool } from '../lib/pool.js';
 import { connectionsByPid } from '../lib/procfs.js';
 
 export interface ChaosOptions {
@@ -93,7 +93,10 @@ export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void>
   await backToN(p, o.workers);
   for (const k of kills) t.false(isAlive(k.pid), `killed worker ${k.pid} is still alive`);
   await notGrown(t, p.pid, before);
-  t.false(ownLines(p).some((l) => INTERNAL_ERROR.test(l)), p.stderr());
+  t.false(
+    ownLines(p).some((l) => INTERNAL_ERROR.test(l)),
+    p.stderr(),
+  );
   p.child.kill('SIGTERM');
   t.is(await p.exited, 0);
 }
