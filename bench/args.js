@@ -4,8 +4,9 @@ import { parseArgs } from 'node:util';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
-Compares one node process, node cluster (round-robin), bare shared-fd workers and gsup, serving
-the same hello app, under wrk keep-alive and Connection: close load on 127.0.0.1.
+Compares one node process, node cluster (round-robin), bare shared-fd workers, PM2 cluster mode,
+Gunicorn (sync workers, WSGI) and gsup, serving the same hello app, under wrk keep-alive and
+Connection: close load on 127.0.0.1, and draws the medians as an SVG chart.
 
   --workers N[,N...]   workers per setup, one comparison per value (default 2)
   --rounds R           interleaved rounds; medians are taken over them (default 3)
@@ -13,6 +14,8 @@ the same hello app, under wrk keep-alive and Connection: close load on 127.0.0.1
   --warmup S           seconds of unrecorded load after each start, 0 for none (default 1)
   --connections C      wrk -c (default 50)
   --threads T          wrk -t (default 1: on 2 cores wrk must not starve the servers)
+  --setups A,B,...     only these setups (default: all; gsup's ratios need gsup in the list)
+  --svg FILE           where to write the chart (default docs/benchmarks.svg; "" for none)
   -h, --help           this text`;
 
 export class UsageError extends Error {}
@@ -27,10 +30,14 @@ export function parseOptions(argv) {
       warmup: { type: 'string', default: '1' },
       connections: { type: 'string', default: '50' },
       threads: { type: 'string', default: '1' },
+      setups: { type: 'string', default: '' },
+      svg: { type: 'string', default: new URL('../docs/benchmarks.svg', import.meta.url).pathname },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   return {
+    setups: values.setups ? values.setups.split(',') : [],
+    svg: values.svg,
     help: values.help,
     workers: values.workers.split(',').map((w) => int('--workers', w, 1)),
     rounds: int('--rounds', values.rounds, 1),

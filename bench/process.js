@@ -2,7 +2,9 @@
 // Every process started here is tracked so that `killAll` can clean up on any exit path.
 
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { alive, safeKill } from './procfs.js';
 
@@ -18,21 +20,36 @@ const live = new Set();
  * and answered one request with the hello body. Rejects (after cleaning up) on a deadline.
  */
 export async function startServer(name, argv) {
+  // A runtime dir of its own: gsup's control socket (named "default") must meet neither a
+  // developer's gsup nor another run's. `gsup status` etc. reach it with the same variable.
+  const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-bench-run-`);
   // detached: a group of its own, so one kill reaches the primary and all its children, and a
   // Ctrl-C meant for the runner does not hit the servers before the runner can stop them.
   // stdin is a pipe the baselines watch: it closes if this runner dies without cleaning up.
   const child = spawn(argv[0], argv.slice(1), {
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },
   });
   const exited = new Promise((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const server = { name, child, exited, port: null, output: [], strays: new Set() };
+  const server = {
+    name,
+    child,
+    exited,
+    runtimeDir,
+    port: null,
+    output: [],
+    strays: new Set(),
+    /** Called with every line the server prints, for benchmarks that time log events. */
+    watchers: new Set(),
+  };
   live.add(server);
 
   let ready = false;
   const onLine = (line) => {
+    for (const watch of server.watchers) watch(line);
     server.output.push(line);
     if (server.output.length > 50) server.output.shift();
     // gsup names each worker's pid; track them since they run outside gsup's process group.

@@ -2,7 +2,7 @@
 // liveness and children. No `ps` or pidusage, so that measuring costs the measured process nothing.
 
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Kernel clock ticks per second, the unit of utime/stime in /proc/PID/stat (usually 100). */
 export function clockTicks() {
@@ -70,4 +70,35 @@ export function safeKill(pid, signal) {
   } catch {
     // Already gone: nothing to do.
   }
+}
+
+/**
+ * How many ESTABLISHED server-side TCP connections on local `port` each pid holds: the socket
+ * inodes in /proc/net/tcp matched against each process's fds. A pid that is gone counts 0.
+ */
+export function connectionsByPid(pids, port) {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const established = new Set();
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f[1]?.endsWith(hex) && f[3] === '01') established.add(f[9]);
+  }
+  const out = new Map();
+  for (const pid of pids) {
+    let n = 0;
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        try {
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m && established.has(m[1])) n++;
+        } catch {
+          // closed while we looked
+        }
+      }
+    } catch {
+      // gone
+    }
+    out.set(pid, n);
+  }
+  return out;
 }

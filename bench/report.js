@@ -9,10 +9,17 @@ const FLOORS = {
   close: { bare: 0.95, cluster: 1.4 },
 };
 
-/** gsup's median req/s over each baseline's, per mode, with the floor check where one exists. */
+/** The setups gsup is compared with, in the order the ratios are printed. */
+const BASELINES = ['single', 'cluster', 'bare', 'pm2', 'gunicorn'];
+
+/**
+ * gsup's median req/s over each baseline's measured in the same run, per mode, with the floor
+ * check where one exists. Baselines not in this run (--setups) are skipped.
+ */
 export function ratios(summaries, modes) {
+  if (!summaries.gsup) return [];
   return modes.flatMap((mode) =>
-    ['bare', 'cluster'].map((baseline) => {
+    BASELINES.filter((b) => summaries[b]).map((baseline) => {
       const value = summaries.gsup[mode].rps.median / summaries[baseline][mode].rps.median;
       const floor = FLOORS[mode]?.[baseline] ?? null;
       return {
@@ -27,7 +34,7 @@ export function ratios(summaries, modes) {
 }
 
 export function table({ workers, options, summaries, setups, modes, checks }) {
-  const head = ['mode', 'setup', 'req/s median', 'min', 'max', 'p99 ms', 'errors'];
+  const head = ['mode', 'setup', 'req/s median', 'min', 'max', 'p50 ms', 'p99 ms', 'errors'];
   const rows = [];
   for (const mode of modes) {
     for (const { name } of setups) {
@@ -38,6 +45,7 @@ export function table({ workers, options, summaries, setups, modes, checks }) {
         num(s.rps.median),
         num(s.rps.min),
         num(s.rps.max),
+        s.p50Ms.toFixed(2),
         s.p99Ms.toFixed(2),
         errors(s),
       ]);
@@ -54,7 +62,7 @@ export function table({ workers, options, summaries, setups, modes, checks }) {
   for (const c of checks) {
     const verdict =
       c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${c.pass ? 'PASS' : 'FAIL'}`;
-    lines.push(`${c.mode.padEnd(10)}  ${c.ratio.padEnd(12)}  ${c.value.toFixed(2)}×${verdict}`);
+    lines.push(`${c.mode.padEnd(10)}  ${c.ratio.padEnd(14)}  ${c.value.toFixed(2)}×${verdict}`);
   }
   return lines.join('\n');
 }

@@ -15,6 +15,8 @@ export function environment(wrkVersion) {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     kernel: `${os.type()} ${os.release()}`,
     wrk: wrkVersion,
+    // Other work on the machine skews every figure: recorded so a reader can judge the run.
+    loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
     gsupCommit: git(['rev-parse', '--short', 'HEAD']),
     // gsup runs from dist/, built from the working tree, which may differ from the commit.
     uncommittedChanges: git(['status', '--porcelain', '--', 'src']) !== '',

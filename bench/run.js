@@ -2,8 +2,11 @@
 // Rounds interleave the setups (and rotate their order) so that drift over the run (thermal,
 // other load, TIME_WAIT build-up) spreads over all of them instead of biasing the last one.
 
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { parseOptions, USAGE, UsageError } from './args.js';
+import { throughputChart } from './chart.js';
+import { hasPm2, PM2_INSTALL } from './pm2.js';
 import { killAll, startServer, stopServer } from './process.js';
 import { ratios, table } from './report.js';
 import { environment, save, shellLine } from './results.js';
@@ -38,13 +41,29 @@ async function main(argv) {
     return 1;
   }
 
+  const unknown = options.setups.filter((s) => !SETUPS.some((x) => x.name === s));
+  if (unknown.length > 0) {
+    console.error(
+      `bench: unknown setup ${unknown.join(', ')} (setups: ${SETUPS.map((s) => s.name)})`,
+    );
+    return 2;
+  }
+  const setups = SETUPS.filter(
+    (s) => options.setups.length === 0 || options.setups.includes(s.name),
+  );
+  const missing = prerequisites(setups);
+  if (missing) {
+    console.error(`bench: ${missing}`);
+    return 1;
+  }
+
   const env = environment(wrk);
   console.log(`gsup bench: node ${env.node}, ${env.nproc} cpus, ${env.wrk}`);
   const results = [];
   for (const workers of options.workers) {
-    const runs = await measure(workers, options);
+    const runs = await measure(workers, options, setups);
     const summaries = Object.fromEntries(
-      SETUPS.map(({ name }) => [
+      setups.map(({ name }) => [
         name,
         Object.fromEntries(
           modes.map((mode) => [
@@ -55,7 +74,7 @@ async function main(argv) {
       ]),
     );
     const checks = ratios(summaries, modes);
-    console.log(table({ workers, options, summaries, setups: SETUPS, modes, checks }));
+    console.log(table({ workers, options, summaries, setups, modes, checks }));
     results.push({ workers, summaries, ratios: checks, runs });
   }
 
@@ -66,20 +85,24 @@ async function main(argv) {
   const file = save({
     environment: env,
     options: settings,
-    setups: SETUPS.map(describe),
+    setups: setups.map(describe),
     wrkCommands,
     results,
   });
   console.log(`\nresults: ${file}`);
+  if (options.svg) {
+    writeFileSync(options.svg, throughputChart({ environment: env, options, setups, results }));
+    console.log(`chart: ${options.svg}`);
+  }
   return 0;
 }
 
 /** All rounds for one worker count: every setup, every mode, one fresh server per setup and round. */
-async function measure(workers, options) {
+async function measure(workers, options, setups) {
   const runs = [];
   for (let round = 1; round <= options.rounds; round++) {
-    const shift = (round - 1) % SETUPS.length;
-    const order = [...SETUPS.slice(shift), ...SETUPS.slice(0, shift)];
+    const shift = (round - 1) % setups.length;
+    const order = [...setups.slice(shift), ...setups.slice(0, shift)];
     for (const setup of order) {
       const server = await startServer(setup.name, setup.argv(workers));
       try {
@@ -113,6 +136,20 @@ function progress(workers, round, rounds, setup, mode, r) {
     `${Math.round(r.rps).toLocaleString('en-US').padStart(7)} req/s  p99 ${r.p99Ms.toFixed(2)} ms` +
     (errors ? `  ${errors} errors` : '')
   );
+}
+
+/** Why a selected setup cannot run here, or null. */
+function prerequisites(setups) {
+  const names = setups.map((s) => s.name);
+  if (names.includes('pm2') && !hasPm2()) return PM2_INSTALL;
+  if (names.includes('gunicorn')) {
+    try {
+      execFileSync('gunicorn', ['--version'], { stdio: 'ignore' });
+    } catch {
+      return 'gunicorn is not installed; `apt-get install gunicorn` (Debian/Ubuntu), or leave it out with --setups';
+    }
+  }
+  return null;
 }
 
 function describe(setup) {

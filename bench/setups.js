@@ -1,4 +1,4 @@
-// The four ways of serving bench/hello.js that are compared, each as the command that starts it.
+// The ways of serving the hello app that are compared, each as the command that starts it.
 
 const here = (path) => new URL(path, import.meta.url).pathname;
 const node = process.execPath;
@@ -29,5 +29,15 @@ export const SETUPS = [
       '127.0.0.1:0',
       '--no-tui',
     ],
+  },
+  {
+    name: 'pm2',
+    describe: 'PM2 cluster mode (bench/pm2/, its own PM2_HOME)',
+    argv: (n) => [node, here('servers/pm2.js'), String(n)],
+  },
+  {
+    name: 'gunicorn',
+    describe: "Gunicorn sync workers, trivial WSGI app (Debian's gunicorn)",
+    argv: (n) => [node, here('servers/gunicorn.js'), String(n)],
   },
 ];

@@ -40,7 +40,8 @@ export function hasTmux() {
 export function tmuxCommand({ socket, workers, cols, rows }) {
   const gsup = [process.execPath, GSUP, 'start', 'hello.js', '-w', String(workers)];
   const shell =
-    `cd ${shellLine([BENCH_DIR])} && NCURSES_NO_UTF8_ACS=1 ` +
+    // Its own runtime dir, so its control socket never meets another gsup named "default".
+    `cd ${shellLine([BENCH_DIR])} && XDG_RUNTIME_DIR="$(mktemp -d)" NCURSES_NO_UTF8_ACS=1 ` +
     `${shellLine([...gsup, '-b', '127.0.0.1:0'])}; ` +
     `echo "gsup exited with code $?"; exec sleep ${LINGER_S}`;
   return [

@@ -80,3 +80,31 @@ function summarise(w) {
     non2xx: w.status,
   };
 }
+
+/**
+ * Starts wrk for an open-ended run (its -d is only a ceiling); stop() ends it with SIGINT, on
+ * which wrk prints its totals as usual, and resolves with them. For loads that must last as long
+ * as something else takes (ten reloads), not a fixed time.
+ */
+export function startWrk(argv) {
+  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += d;
+  });
+  child.stderr.on('data', (d) => {
+    out += d;
+  });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    async stop() {
+      child.kill('SIGINT');
+      const code = await exited;
+      running.delete(child);
+      const json = /^WRK_JSON (.*)$/m.exec(out)?.[1];
+      if (code !== 0 || !json) throw new Error(`wrk failed (code ${code}):\n${out.trim()}`);
+      return summarise(JSON.parse(json));
+    },
+  };
+}
