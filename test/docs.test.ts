@@ -1,19 +1,35 @@
-// The docs work: the screenshot script runs and draws what the README says it shows.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+// The docs work: every gsup command quoted in README.md and docs/ parses, the README's quick start
+// runs, the settings table is the schema's, the nginx config in docs/deploy.md proxies through
+// reloads, and the screenshot script runs and draws what the README says it shows.
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
-import { dieWithTest, ROOT } from './helpers.js';
+import { freePort } from '../dist/demo/free-port.js';
+import { docCommands } from '../scripts/doc-commands.js';
+import { settingsTable, tableInReadme } from '../scripts/settings-table.js';
+import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, until } from './helpers.js';
+
+const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md'];
+const BIN = join(ROOT, 'bin/gsup.js');
 
 /** Runs a command in the repository to completion; its output is kept for the failure message. */
 function run(
   file: string,
   args: string[],
+  cwd = ROOT,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const [f, a] = dieWithTest(file, args);
-    const child = spawn(f, a, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(f, a, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -68,3 +84,138 @@ test('npm run screenshots draws the four moments as SVG, PNG and text', async (t
     }
   }
 });
+
+test('the README settings table is the one generated from the schema', (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = tableInReadme(readme);
+  t.not(table, null, 'README.md has the settings markers');
+  t.is(table, settingsTable(), 'regenerate it with: npm run docs:settings');
+});
+
+test('every gsup command quoted in the docs parses (run with --help)', async (t) => {
+  const seen = new Set<string>();
+  const commands = DOCS.flatMap((file) =>
+    docCommands(readFileSync(join(ROOT, file), 'utf8')).map((c) => ({ ...c, file })),
+  ).filter((c) => !seen.has(c.argv.join(' ')) && seen.add(c.argv.join(' ')));
+  // Enough to be sure the extraction found the docs' commands, not nothing.
+  t.true(commands.length >= 20, `found ${commands.length}: ${[...seen].join('; ')}`);
+  const cwd = mkdtempSync(join(tmpdir(), 'gsup-docs-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  for (const c of commands) {
+    const r = await run(process.execPath, [BIN, ...c.argv, '--help'], cwd);
+    t.is(r.code, 0, `${c.file}: ${c.quoted}\n${r.stderr}`);
+    t.is(r.stderr, '', `${c.file}: ${c.quoted}`);
+  }
+  const compare = await run(process.execPath, ['scripts/compare.js', '--help']);
+  t.is(compare.code, 0, compare.stderr);
+});
+
+test("the README's quick start runs: start, status, scale +1, reload, stop", async (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Quick start'), readme.indexOf('## The apps'));
+  const [first, ...verbs] = docCommands(section).map((c) => c.argv);
+  t.deepEqual(first?.slice(0, 2), ['start', 'app.js']);
+  t.deepEqual(
+    verbs.map((v) => v[0]),
+    ['status', 'scale', 'reload', 'stop'],
+  );
+  // app.js is the bundled hello app; the port is a free one, not 8000.
+  const dir = mkdtempSync(join(tmpdir(), 'gsup-quick-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  copyFileSync(join(ROOT, 'examples/hello.js'), join(dir, 'app.js'));
+  writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
+  const argv = (first ?? []).map((a) => (a === '127.0.0.1:8000' ? '127.0.0.1:0' : a));
+  const g = gsup(t, argv, { cwd: dir });
+  await g.waitFor(/all 4 workers ready/);
+  const env = { XDG_RUNTIME_DIR: g.runtimeDir };
+  for (const verb of verbs) {
+    const r = await gsupVerb(verb, env);
+    t.is(r.code, 0, `gsup ${verb.join(' ')}: ${r.stderr}`);
+    if (verb[0] === 'status') t.regex(r.stdout, /workers 4\/4 ready/);
+    if (verb[0] === 'scale') await g.waitFor(/scaling from 4 to 5 workers/);
+    if (verb[0] === 'reload') t.regex(r.stdout, /reload done/);
+  }
+  t.is(await g.exited, 0);
+});
+
+test('the nginx config in docs/deploy.md proxies to gsup with no failure through three reloads', async (t) => {
+  if (!hasNginx()) {
+    t.log('skipped: nginx is not installed (apt-get install nginx-light)');
+    t.pass();
+    return;
+  }
+  const deploy = readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8');
+  const block = /```nginx\n([\s\S]*?)```/.exec(deploy)?.[1];
+  t.truthy(block, 'docs/deploy.md has an nginx block');
+  const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0']);
+  const upstream = new URL(await g.url()).port;
+  const port = await freePort();
+  t.regex(block ?? '', /server 127\.0\.0\.1:8000;/);
+  t.regex(block ?? '', /listen 80;/);
+  const dir = mkdtempSync(join(tmpdir(), 'gsup-nginx-'));
+  const conf = join(dir, 'nginx.conf');
+  // The documented block, inside the smallest nginx.conf that runs unprivileged in a scratch folder.
+  writeFileSync(
+    conf,
+    [
+      'daemon off;',
+      'worker_processes 1;',
+      `pid ${dir}/nginx.pid;`,
+      `error_log ${dir}/error.log;`,
+      'events {}',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map(
+        (k) => `  ${k}_temp_path ${dir}/${k};`,
+      ),
+      (block ?? '')
+        .replace('server 127.0.0.1:8000;', `server 127.0.0.1:${upstream};`)
+        .replace('listen 80;', `listen 127.0.0.1:${port};`),
+      '}',
+    ].join('\n'),
+  );
+  const [file, args] = dieWithTest('nginx', ['-p', dir, '-c', conf]);
+  const nginx = spawn(file, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let nginxErr = '';
+  nginx.stderr?.on('data', (c: Buffer) => {
+    nginxErr += c.toString();
+  });
+  t.teardown(() => {
+    // The whole group: nginx's own worker would outlive a killed master.
+    if (nginx.pid) killQuietly(-nginx.pid, 'SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const url = `http://127.0.0.1:${port}/`;
+  await until(`nginx answers on ${url} (${nginxErr})`, async () => {
+    try {
+      const r = await fetch(url);
+      return r.status === 200;
+    } catch {
+      return false;
+    }
+  });
+  const traffic = load(url, 8);
+  const env = { XDG_RUNTIME_DIR: g.runtimeDir };
+  for (let i = 1; i <= 3; i++) {
+    await until(`requests before reload ${i}`, () => traffic.ok() >= i * 200);
+    const r = await gsupVerb(['reload'], env);
+    t.is(r.code, 0, r.stderr);
+  }
+  const result = await traffic.stop();
+  t.true(result.ok >= 600);
+  t.deepEqual(
+    result.errors.slice(0, 5),
+    [],
+    `${result.failed} of ${result.ok + result.failed} failed`,
+  );
+  t.is(result.failed, 0);
+});
+
+function hasNginx(): boolean {
+  try {
+    execFileSync('nginx', ['-v'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

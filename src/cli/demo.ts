@@ -60,11 +60,8 @@ export function parseDemoArgs(argv: string[]): DemoArgs | string {
 export async function demo(argv: string[]): Promise<number> {
   const args = parseDemoArgs(argv);
   if (typeof args === 'string') return usage(args);
-  if (args.help) {
-    process.stdout.write(`${HELP}\n`);
-    return EXIT_OK;
-  }
-  // Checked here so that the mistakes the demo adds are named as demo mistakes.
+  // Checked here (before --help, so a quoted command with a mistake fails even with --help), and
+  // so that the mistakes the demo adds are named as demo mistakes.
   try {
     const parsed = parseStart(args.forward, {});
     if (parsed.positionals.length > 0) {
@@ -80,6 +77,10 @@ export async function demo(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof ConfigError) return usage(err.message);
     throw err;
+  }
+  if (args.help) {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT_OK;
   }
 
   const port = await freePort();
