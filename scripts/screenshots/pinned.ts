@@ -4,7 +4,8 @@
 //
 // Real: the pool's states and labels, which workers exist and in which slots, the reload's
 // progress, restarts and reloads, every event and worker output line (in the order they
-// happened), and the stuck worker's stack.
+// happened, except that a run of same-kind events from workers racing each other, such as
+// workers booting side by side, is shown in slot order), and the stuck worker's stack.
 // Pinned: pids (31400 for the supervisor, 31400 + spawn number for workers), the port (8000),
 // the checkout path (/srv/gsup), times (a clock the script moves), and the measured figures
 // (requests, req/s, latency, lag, CPU, memory, heartbeat age), which come from a fixed table per

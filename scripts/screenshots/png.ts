@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 const FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf';
 
 let resvg: typeof import('@resvg/resvg-js') | null | undefined;
+let unavailable = '';
 
 /** Why PNGs are not written, or null when they are. */
 export async function pngUnavailable(): Promise<string | null> {
@@ -20,7 +21,6 @@ export async function pngUnavailable(): Promise<string | null> {
   }
   return resvg ? null : unavailable;
 }
-let unavailable = '';
 
 /** The SVG drawn as a PNG at its own size, or null without resvg. */
 export async function toPng(svg: string): Promise<Buffer | null> {
