@@ -33,7 +33,7 @@ export class Logger {
     const text = `${stamp(e.at)} [gsup] ${level} ${e.message}`;
     this.write(this.paint(e.level, text));
     for (const frame of e.stack ?? [])
-      this.write(this.paint(e.level, `${stamp(e.at)} [gsup] ${level}     ${frame}`));
+      this.write(this.paint(e.level, `${stamp(e.at)} [gsup] ${level}     at ${frame}`));
   }
 
   /** A line a worker wrote. */

@@ -114,7 +114,10 @@ export function headerLines(s: PoolSnapshot, width: number): string[] {
   const first = `{bold}gsup ${s.versions.gsup}{/bold} (pid ${s.pid})  node ${s.versions.node}  app {bold}${esc(s.app)}{/bold}  ${esc(where)}  up ${duration(s.uptimeMs)}`;
   const second = [
     stateText(s),
-    `workers {bold}${s.ready}/${s.target}{/bold} ready (${s.live} live)`,
+    // During a reload old and new workers serve side by side: more may be ready than wanted.
+    s.ready > s.target
+      ? `workers {bold}${s.ready}{/bold} ready, ${s.target} wanted (${s.live} live)`
+      : `workers {bold}${s.ready}/${s.target}{/bold} ready (${s.live} live)`,
     `{bold}${rate(s.totals.rps)}{/bold} req/s`,
     `${count(s.totals.requests)} requests`,
     `${s.totals.inFlight} in flight`,
@@ -151,7 +154,7 @@ export function eventLines(e: PoolEvent): string[] {
   const head = `${clock(e.at)} ${esc(e.message)}`;
   const lines = [color ? `{${color}-fg}${head}{/${color}-fg}` : head];
   for (const frame of (e.stack ?? []).slice(0, 5))
-    lines.push(`{red-fg}         ${esc(frame)}{/red-fg}`);
+    lines.push(`{red-fg}         at ${esc(frame)}{/red-fg}`);
   return lines;
 }
 

@@ -566,7 +566,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       'data',
       lineSplitter((line) => {
         if (w.collectingStack && w.stuckStack) {
-          if (/^\s+at /.test(line)) w.stuckStack.push(line.trim());
+          if (/^\s+at /.test(line)) w.stuckStack.push(line.trim().replace(/^at /, ''));
           else if (line.startsWith('KEYBOARD_INTERRUPT')) w.sigintSeen = true;
         }
         this.emit('output', { slot, pid: w.pid, stream: 'stderr', line });
@@ -916,7 +916,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.endReload(
       run,
       false,
-      `reload rolled back: the new code failed to boot: ${error}. ${serving.length} workers keep serving${mix}.`,
+      `reload rolled back: the new code failed to boot: ${error}. ${serving.length} worker${serving.length === 1 ? '' : 's'} keep${serving.length === 1 ? 's' : ''} serving${mix}.`,
     );
   }
 
