@@ -13,7 +13,7 @@ const COLORS = {
 
 const W = 900;
 const PANEL_H = 260;
-const TOP = 60;
+const TOP = 80;
 const LEFT = 70;
 const RIGHT = 20;
 const GAP = 70;
@@ -21,14 +21,12 @@ const GAP = 70;
 export function throughputChart({ environment, options, setups, results }) {
   const modes = ['keep-alive', 'close'];
   const names = setups.map((s) => s.name);
-  const max = Math.max(
-    ...results.flatMap((r) => names.flatMap((n) => modes.map((m) => r.summaries[n][m].rps.max))),
-  );
-  const top = niceCeiling(max);
   const parts = [];
   modes.forEach((mode, i) => {
+    // Each panel has its own scale: a new connection per request is several times slower.
+    const max = Math.max(...results.flatMap((r) => names.map((n) => r.summaries[n][mode].rps.max)));
     const y0 = TOP + i * (PANEL_H + GAP);
-    parts.push(panel({ mode, y0, top, names, results }));
+    parts.push(panel({ mode, y0, top: niceCeiling(max), names, results }));
   });
   const legendY = TOP + modes.length * (PANEL_H + GAP) - 20;
   const legend = names
@@ -41,7 +39,10 @@ export function throughputChart({ environment, options, setups, results }) {
   const title =
     `req/s on 127.0.0.1, hello app, median of ${options.rounds} interleaved rounds × ` +
     `${options.duration}s (whiskers: min–max); wrk -t${options.threads} -c${options.connections}`;
-  const sub = `${environment.date.slice(0, 10)} · node ${environment.node} · ${environment.nproc} cpus · ${environment.cpu} · gsup ${environment.gsupCommit ?? '?'}`;
+  const load = environment.loadAverage
+    ? ` · load average at start ${environment.loadAverage.join(' ')}`
+    : '';
+  const sub = `${environment.date.slice(0, 10)} · node ${environment.node} · ${environment.nproc} cpus · ${environment.cpu} · gsup ${environment.gsupCommit ?? '?'}${load}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${height}" fill="white"/>`,
@@ -88,10 +89,10 @@ function panel({ mode, y0, top, names, results }) {
   return out.join('\n');
 }
 
-/** 1, 2 or 5 × a power of ten, at or above v. */
+/** 1, 2, 4, 5 or 8 × a power of ten, at or above v: a scale the data fills. */
 function niceCeiling(v) {
   const p = 10 ** Math.floor(Math.log10(v || 1));
-  for (const m of [1, 2, 5, 10]) if (m * p >= v) return m * p;
+  for (const m of [1, 2, 4, 5, 8, 10]) if (m * p >= v) return m * p;
   return 10 * p;
 }
 

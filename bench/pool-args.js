@@ -17,8 +17,8 @@ Times gsup's pool management on 127.0.0.1, from gsup's own log timestamps and it
   scale    scale 1 → 16 over the control socket → all 16 ready
 
   --only A,B,...       only these measures (default: all four)
-  --repeat K           kills, hangs or scale-ups per measure (default: 10 respawns per
-                       condition, 5 hangs, 3 scale-ups)
+  --repeat K           kills, hangs, balance runs or scale-ups per measure (default: 10
+                       respawns per condition, 5 hangs, 3 runs per balance case, 3 scale-ups)
   --duration S         seconds of wrk per balance run (default 10)
   -h, --help           this text`;
 

@@ -159,63 +159,84 @@ async function hang(options) {
 // ---- balance ----------------------------------------------------------------------------
 
 async function balance(options) {
+  const rounds = options.repeat ?? 3;
   const out = {};
   for (const mode of ['keep-alive', 'close']) {
     for (const connections of [16, 64]) {
-      const { server, command } = await startGsup('hello.js', ['-w', '4']);
-      try {
-        const before = await ready(server.runtimeDir, 4);
-        const pids = before.workers.map((w) => w.pid);
-        const start = new Map(before.workers.map((w) => [w.pid, w.requests]));
-        const wrkArgv = wrkCommand({
-          threads: 1,
-          connections,
-          duration: options.duration,
-          mode,
-          port: server.port,
-        });
-        const running = runWrk(wrkArgv, options.duration);
-        // Mid-run: who holds the open connections (keep-alive connections stay with a worker).
-        await sleep((options.duration * 1000) / 2);
-        const conns = connectionsByPid(pids, server.port);
-        const wrk = await running;
-        // Counts travel in heartbeats (≤ 1 s apart): wait until they cover what wrk got back.
-        const after = await pollUntil(
-          'heartbeats to report the load',
-          async () => {
-            const s = await snapshot(server.runtimeDir);
-            const sum = s.workers.reduce((n, w) => n + w.requests - (start.get(w.pid) ?? 0), 0);
-            return sum >= wrk.requests ? s : null;
-          },
-          { deadlineMs: 10_000, intervalMs: 100 },
-        );
-        const requests = after.workers.map((w) => w.requests - (start.get(w.pid) ?? 0));
-        const total = requests.reduce((a, b) => a + b, 0);
-        const connCounts = pids.map((p) => conns.get(p) ?? 0);
-        const key = `${mode}, wrk -c${connections}`;
-        out[key] = {
-          command,
-          wrk: shellLine(wrkArgv),
-          requestShares: requests.map((r) => r / total),
-          requestsMaxMin: Math.max(...requests) / Math.min(...requests),
-          connections: mode === 'keep-alive' ? connCounts : null,
-          connectionsMaxMin:
-            mode === 'keep-alive'
-              ? Math.max(...connCounts) / Math.max(1, Math.min(...connCounts))
-              : null,
-          rps: wrk.rps,
-        };
+      const key = `${mode}, wrk -c${connections}`;
+      out[key] = [];
+      for (let round = 1; round <= rounds; round++) {
+        out[key].push(await balanceRun(mode, connections, options));
+        const r = out[key].at(-1);
         console.log(
-          `  balance (${key}): request shares ${out[key].requestShares.map((s) => `${(s * 100).toFixed(1)}%`).join(' ')}` +
-            ` (max/min ${out[key].requestsMaxMin.toFixed(2)})` +
-            (mode === 'keep-alive' ? `; connections ${connCounts.join(' ')}` : ''),
+          `  balance (${key}) ${round}/${rounds}: request shares ${r.requestShares.map((x) => `${(x * 100).toFixed(1)}%`).join(' ')}` +
+            ` (max/min ${ratioText(r.requestsMaxMin)})` +
+            (r.connections ? `; connections ${r.connections.join(' ')}` : ''),
         );
-      } finally {
-        await stopServer(server);
       }
     }
   }
   return out;
+}
+
+/** max/min, or null when some worker got none (JSON has no Infinity). */
+function maxMin(values) {
+  const min = Math.min(...values);
+  return min > 0 ? Math.max(...values) / min : null;
+}
+
+function ratioText(r) {
+  return r === null ? '∞: a worker got none' : r.toFixed(2);
+}
+
+/** One fresh pool of 4 under one wrk run: who served what, and who held the connections. */
+async function balanceRun(mode, connections, options) {
+  const { server, command } = await startGsup('hello.js', ['-w', '4']);
+  try {
+    const before = await ready(server.runtimeDir, 4);
+    const pids = before.workers.map((w) => w.pid);
+    const start = new Map(before.workers.map((w) => [w.pid, w.requests]));
+    const wrkArgv = wrkCommand({
+      threads: 1,
+      connections,
+      duration: options.duration,
+      mode,
+      port: server.port,
+    });
+    const running = runWrk(wrkArgv, options.duration);
+    // Mid-run: who holds the open connections (a keep-alive connection stays with its worker).
+    await sleep((options.duration * 1000) / 2);
+    const conns = connectionsByPid(pids, server.port);
+    const wrk = await running;
+    // Counts travel in heartbeats (≤ 1 s apart): wait until they cover what wrk got back.
+    const after = await pollUntil(
+      'heartbeats to report the load',
+      async () => {
+        const s = await snapshot(server.runtimeDir);
+        const sum = s.workers.reduce((n, w) => n + w.requests - (start.get(w.pid) ?? 0), 0);
+        return sum >= wrk.requests ? s : null;
+      },
+      { deadlineMs: 10_000, intervalMs: 100 },
+    );
+    const requests = pids.map((pid) => {
+      const w = after.workers.find((x) => x.pid === pid);
+      return (w?.requests ?? 0) - (start.get(pid) ?? 0);
+    });
+    const total = requests.reduce((a, b) => a + b, 0);
+    const connCounts = pids.map((p) => conns.get(p) ?? 0);
+    return {
+      command,
+      wrk: shellLine(wrkArgv),
+      requests,
+      requestShares: requests.map((r) => r / total),
+      requestsMaxMin: maxMin(requests),
+      connections: mode === 'keep-alive' ? connCounts : null,
+      connectionsMaxMin: mode === 'keep-alive' ? maxMin(connCounts) : null,
+      rps: wrk.rps,
+    };
+  } finally {
+    await stopServer(server);
+  }
 }
 
 // ---- scale ------------------------------------------------------------------------------

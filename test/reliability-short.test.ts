@@ -6,6 +6,7 @@ import { chaos } from './reliability/scenarios/chaos.js';
 import { gracefulStop } from './reliability/scenarios/graceful-stop.js';
 import { coalescedReloads, reloadsUnderLoad } from './reliability/scenarios/reloads.js';
 import { supervisorDeath } from './reliability/scenarios/supervisor-death.js';
+import { unreadReplies } from './reliability/scenarios/unread-replies.js';
 
 // Serial: each of these loads the machine on purpose, and must not share it with the others.
 test.serial('chaos (short): SIGKILL a random worker every 0.5 s for 5 s under load', (t) =>
@@ -26,6 +27,15 @@ test.serial('kill -9 of the supervisor leaves no worker alive within 3 s (3 runs
 
 test.serial('graceful stop with a 2 s request in flight answers it 200', (t) =>
   gracefulStop(t, 'SIGTERM'),
+);
+
+// KNOWN BUG (found by this suite, not fixed yet): the control server queues a reply for every
+// request of a client that never reads them, without limit: 100,000 status requests (1.7 MB
+// sent) grew the supervisor from ~70 MB to ~300 MB until the client left. Remove `.failing`
+// once the server applies backpressure to replies (pause reading past a pending limit).
+test.serial.failing(
+  'a control client that never reads its replies cannot grow the supervisor',
+  (t) => unreadReplies(t, 100_000),
 );
 
 // The whole bad-input table: every case is quick on its own.
