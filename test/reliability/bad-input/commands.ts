@@ -72,6 +72,12 @@ export const COMMANDS: Case[] = [
         const started = p.lines.slice(from).some((l) => /reload started/.test(l));
         return started && (await status(p)).state === 'running';
       });
+      // The log travels on its own pipe: let it catch up with what status said.
+      const count = (re: RegExp) => p.lines.slice(from).filter((l) => re.test(l)).length;
+      await until(
+        'every run logged its end',
+        () => count(/reload (done|rolled back|abandoned)/) === count(/reload started/),
+      );
       const mine = p.lines.slice(from);
       const runs = mine.filter((l) => /reload started/.test(l)).length;
       t.true(runs >= 1 && runs <= 3, `${runs} reload runs for 50 HUPs`);
