@@ -123,8 +123,30 @@ export class ControlServer {
   private serve(conn: net.Socket): void {
     this.conns.add(conn);
     conn.setEncoding('utf8');
+    // Requests wait here while the client is not reading its replies: past MAX_PENDING_BYTES
+    // unsent, the server stops reading (TCP backpressure reaches the client) instead of queueing
+    // replies without limit.
+    const queue: string[] = [];
+    let waiting = false;
+    const pump = () => {
+      while (queue.length > 0 && !conn.destroyed) {
+        if (conn.writableLength > MAX_PENDING_BYTES) {
+          if (!waiting) {
+            waiting = true;
+            conn.pause();
+            conn.once('drain', () => {
+              waiting = false;
+              conn.resume();
+              pump();
+            });
+          }
+          return;
+        }
+        void this.handle(conn, queue.shift() ?? '');
+      }
+    };
     const reader = lineReader((line) => {
-      if (line.trim()) void this.handle(conn, line);
+      if (line.trim()) queue.push(line);
     });
     conn.on('data', (chunk: string) => {
       if (reader.push(chunk) > MAX_LINE_BYTES) {
@@ -134,8 +156,11 @@ export class ControlServer {
           error: `request line longer than ${MAX_LINE_BYTES} bytes; closing`,
         });
         reader.reset();
+        queue.length = 0;
         conn.end();
+        return;
       }
+      pump();
     });
     // A client that vanishes mid-stream is normal.
     conn.on('error', () => undefined);
