@@ -86,18 +86,28 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | string {
       break;
     case 'boot-error':
       if (typeof raw.message === 'string') {
-        const where = typeof raw.where === 'string' ? raw.where : null;
-        return { t: 'boot-error', message: raw.message, where };
+        const where = typeof raw.where === 'string' ? clip(raw.where) : null;
+        return { t: 'boot-error', message: clip(raw.message), where };
       }
       break;
     case 'recycle':
       if (isNum(raw.requests)) return { t: 'recycle', requests: raw.requests };
       break;
     case 'warn':
-      if (typeof raw.message === 'string') return { t: 'warn', message: raw.message };
+      if (typeof raw.message === 'string') return { t: 'warn', message: clip(raw.message) };
       break;
   }
   return `malformed '${raw.t.slice(0, 40)}' message: ${describe(raw)}`;
+}
+
+/** Longest text a worker's message may put into the log and the snapshot. */
+export const MAX_MESSAGE_CHARS = 2000;
+
+/** App code can send these messages too: a huge one must not bloat the event log. */
+function clip(text: string): string {
+  return text.length > MAX_MESSAGE_CHARS
+    ? `${text.slice(0, MAX_MESSAGE_CHARS)}… (${text.length - MAX_MESSAGE_CHARS} more characters)`
+    : text;
 }
 
 function describe(v: unknown): string {

@@ -122,3 +122,20 @@ test('a unix socket path too long for the kernel is refused, not silently cut', 
   t.is(await g.exited, 1);
   t.regex(g.stderr(), /the path is 130 bytes; unix sockets allow 107/);
 });
+
+test('a worker spamming huge warnings cannot bloat the event log', async (t) => {
+  const sup = new Supervisor(pool({ app: 'warn-spam.js' }));
+  t.teardown(() => sup.stop({ quick: true }));
+  await sup.start();
+  await until('ready', () => sup.snapshot().ready === 1);
+  await get(`${sup.urls[0]}/warn?kb=512&n=200`);
+  await until('the last logged warning says the rest are dropped', () =>
+    sup
+      .snapshot()
+      .events.some((e) => e.message.includes('further warnings from it are not logged')),
+  );
+  const warnings = sup.snapshot().events.filter((e) => e.kind === 'warn');
+  t.is(warnings.length, 10);
+  for (const e of warnings) t.true(e.message.length < 2200, `${e.message.length} characters`);
+  t.is(sup.snapshot().ready, 1);
+});

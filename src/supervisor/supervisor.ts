@@ -114,6 +114,8 @@ const DRAIN_IDLE_MS = 1000;
 const BOOT_FAILURES_BEFORE_GIVING_UP = 3;
 /** Events kept for the snapshot. */
 const EVENTS_KEPT = 200;
+/** Warnings logged per worker before going quiet about it. */
+const WARNINGS_LOGGED = 10;
 /** Bad IPC messages logged per worker before going quiet about it. */
 const BAD_MESSAGES_LOGGED = 3;
 
@@ -630,7 +632,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.recycle(w.pid, `reached max-requests (${msg.requests} requests)`);
         break;
       case 'warn':
-        this.log('warn', 'warn', `worker ${w.slot} (pid ${w.pid}): ${msg.message}`, w);
+        // A worker spamming warnings must not flood the log and push real events out of it.
+        w.warnings++;
+        if (w.warnings <= WARNINGS_LOGGED) {
+          const more =
+            w.warnings === WARNINGS_LOGGED ? ' (further warnings from it are not logged)' : '';
+          this.log('warn', 'warn', `worker ${w.slot} (pid ${w.pid}): ${msg.message}${more}`, w);
+        }
         break;
     }
   }

@@ -43,6 +43,7 @@ export class WorkerRecord {
   killAt: number | null = null;
   drainDeadline: number | null = null;
   badMessages = 0;
+  warnings = 0;
   private samples: Array<{ at: number; requests: number; latency: SparseHistogram }> = [];
 
   constructor(
