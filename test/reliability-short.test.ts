@@ -2,6 +2,7 @@
 // (test/reliability/), with smaller counts so that it fits in the normal test run.
 import test from 'ava';
 import { registerTable } from './reliability/bad-input/table.js';
+import { bigStatus } from './reliability/scenarios/big-status.js';
 import { chaos } from './reliability/scenarios/chaos.js';
 import { gracefulStop } from './reliability/scenarios/graceful-stop.js';
 import { coalescedReloads, reloadsUnderLoad } from './reliability/scenarios/reloads.js';
@@ -33,6 +34,15 @@ test.serial('graceful stop with a 2 s request in flight answers it 200', (t) =>
 // read them, without limit (100,000 status requests grew the supervisor from ~70 MB to ~300 MB).
 test.serial('a control client that never reads its replies cannot grow the supervisor', (t) =>
   unreadReplies(t, 100_000),
+);
+
+// KNOWN BUG (found by this suite, not fixed yet): `gsup status --json` into a pipe stops at
+// 65,536 bytes when the snapshot is larger (the CLI exits before stdout has drained), so
+// `gsup status --json | jq` gets invalid JSON on a pool with many workers or long events.
+// Remove `.failing` once the verbs wait for stdout to drain before exiting.
+test.serial.failing(
+  'gsup status --json prints the whole snapshot into a pipe, even over 64 KiB',
+  (t) => bigStatus(t),
 );
 
 // The whole bad-input table: every case is quick on its own.
