@@ -6,6 +6,7 @@ import { bigStatus } from './reliability/scenarios/big-status.js';
 import { chaos } from './reliability/scenarios/chaos.js';
 import { gracefulStop } from './reliability/scenarios/graceful-stop.js';
 import { coalescedReloads, reloadsUnderLoad } from './reliability/scenarios/reloads.js';
+import { stuckSubscriber } from './reliability/scenarios/stuck-subscriber.js';
 import { supervisorDeath } from './reliability/scenarios/supervisor-death.js';
 import { unreadReplies } from './reliability/scenarios/unread-replies.js';
 
@@ -43,6 +44,15 @@ test.serial('a control client that never reads its replies cannot grow the super
 test.serial.failing(
   'gsup status --json prints the whole snapshot into a pipe, even over 64 KiB',
   (t) => bigStatus(t),
+);
+
+// KNOWN BUG (found by this suite, not fixed yet): a subscriber that stops reading (`gsup top`
+// suspended with Ctrl-Z) is sent every event, queued in the supervisor without limit: snapshots
+// and worker output are dropped past 1 MB, events never are. 200,000 events grew the
+// supervisor by about 80 MB more than the same storm without the stuck subscriber. Remove
+// `.failing` once events to a slow subscriber are bounded too.
+test.serial.failing('a subscriber that stops reading is not sent every event', (t) =>
+  stuckSubscriber(t, 50_000),
 );
 
 // The whole bad-input table: every case is quick on its own.

@@ -11,7 +11,7 @@ import { rssKb } from '../lib/procfs.js';
 /** What the supervisor may grow by while the client sits on its replies. */
 const GROWTH_LIMIT_MB = 64;
 /** How long to give the server to read the requests, if it does read them all. */
-const READ_CEILING_MS = 5000;
+const READ_CEILING_MS = 3000;
 
 export async function unreadReplies(t: ExecutionContext, requests: number): Promise<void> {
   const p = await startPool(t, 't7-app.js', 1);
