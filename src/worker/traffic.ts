@@ -36,14 +36,24 @@ export class Traffic {
       this.onRequest(req, res),
     );
     // An upgraded socket (WebSocket) is busy until it closes. Node emits 'upgrade' only when the
-    // app listens for it, and adding a listener ourselves would make Node hand every Upgrade
-    // request to nobody, so watch the emit instead.
-    const traffic = this;
-    const emit = server.emit;
-    server.emit = function (this: unknown, event: string | symbol, ...args: unknown[]): boolean {
-      if (event === 'upgrade') traffic.onUpgrade(args[0] as IncomingMessage);
-      return Reflect.apply(emit, this, [event, ...args]) as boolean;
-    } as typeof server.emit;
+    // app listens for it, and a listener of ours alone would make Node hand every Upgrade request
+    // to nobody: so ours joins only once the app adds its own (now or later). Wrapping emit
+    // instead would cost every request an allocation.
+    const onUpgrade = (req: IncomingMessage) => this.onUpgrade(req);
+    let joined = false;
+    const join = () => {
+      if (joined) return;
+      joined = true;
+      server.prependListener('upgrade', onUpgrade);
+    };
+    if (server.listenerCount('upgrade') > 0) join();
+    else {
+      server.on('newListener', function watch(event: string | symbol) {
+        if (event !== 'upgrade') return;
+        server.off('newListener', watch);
+        join();
+      });
+    }
   }
 
   private onUpgrade(req: IncomingMessage): void {
