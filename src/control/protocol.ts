@@ -37,6 +37,7 @@ export type StreamMessage =
   | { v: number; type: 'snapshot'; snapshot: PoolSnapshot }
   | { v: number; type: 'event'; event: PoolEvent }
   | { v: number; type: 'output'; output: WorkerOutput }
+  // Output lines and events not sent because the subscriber was not reading.
   | { v: number; type: 'dropped'; lines: number };
 
 /** A scale argument: `8` sets the count, `+2` / `-1` change it. Returns null when malformed. */

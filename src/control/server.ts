@@ -36,9 +36,9 @@ export class ControlServer {
   private readonly subscribers = new Set<Subscriber>();
   private timer: NodeJS.Timeout | null = null;
   private readonly onEvent = (event: PoolEvent) =>
-    this.broadcast({ v: PROTOCOL_VERSION, type: 'event', event }, false);
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'event', event });
   private readonly onOutput = (output: WorkerOutput) =>
-    this.broadcast({ v: PROTOCOL_VERSION, type: 'output', output }, true);
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'output', output });
 
   constructor(
     private readonly sup: Supervisor,
@@ -259,13 +259,15 @@ export class ControlServer {
     if (this.subscribers.size === 0) return;
     // Events travel on their own; the periodic snapshot leaves them out to stay small.
     const snapshot: PoolSnapshot = { ...this.sup.snapshot(), events: [] };
-    this.broadcast({ v: PROTOCOL_VERSION, type: 'snapshot', snapshot }, true);
+    this.broadcast({ v: PROTOCOL_VERSION, type: 'snapshot', snapshot });
   }
 
-  private broadcast(msg: StreamMessage, droppable: boolean): void {
+  private broadcast(msg: StreamMessage): void {
     for (const s of this.subscribers) {
-      if (droppable && s.conn.writableLength > MAX_PENDING_BYTES) {
-        if (msg.type === 'output') s.dropped++;
+      // A subscriber that stopped reading (gsup top suspended with Ctrl-Z) gets nothing more
+      // until it catches up, events included: the supervisor never queues for it without limit.
+      if (s.conn.writableLength > MAX_PENDING_BYTES) {
+        if (msg.type === 'output' || msg.type === 'event') s.dropped++;
         continue;
       }
       if (s.dropped > 0) {
