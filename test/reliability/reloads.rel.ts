@@ -6,6 +6,7 @@ test.serial('100 reloads under keep-alive load fail 0 requests; fds and RSS flat
   reloadsUnderLoad(t, { count: 100, workers: 2, concurrency: 8 }),
 );
 
-test.serial('20 reload requests sent during a reload coalesce into one more run', (t) =>
-  coalescedReloads(t, 20),
+test.serial(
+  'a HUP and 20 control-socket reloads sent during a reload coalesce into one more run',
+  (t) => coalescedReloads(t, 20),
 );

@@ -32,6 +32,7 @@ export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void>
   await until('the load is flowing', () => traffic.ok() > 200);
   const before = await baseline(p);
 
+  const okAtStart = traffic.ok();
   const kills: Kill[] = [];
   const end = performance.now() + o.seconds * 1000;
   while (performance.now() < end) {
@@ -76,7 +77,7 @@ export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void>
     result.failures.filter((f) => /^status /.test(f.error)),
     [],
   );
-  t.true(result.ok > okBeforeStop / 2, 'the load stalled');
+  t.true(okBeforeStop > okAtStart, 'no request was answered during the chaos');
 
   // Every kill was seen and replaced; the pool is back to N; nothing leaked.
   const replaced = new Set(

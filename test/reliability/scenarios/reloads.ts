@@ -1,8 +1,12 @@
 // Reloads under keep-alive load: every one must fail zero requests, replace every worker, and
 // leave the supervisor's fds and RSS where they were. Reloads asked for while one runs coalesce.
 
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
 import type { ExecutionContext } from 'ava';
-import { gsupVerb, isAlive, until } from '../../helpers.js';
+import { isAlive, until } from '../../helpers.js';
+import { controlPath } from '../lib/control.js';
 import { baseline, notGrown } from '../lib/growth.js';
 import { trackedLoad } from '../lib/load.js';
 import { backToN, INTERNAL_ERROR, ownLines, startPool, status } from '../lib/pool.js';
@@ -54,33 +58,79 @@ export async function reloadsUnderLoad(
   t.is(await p.exited, 0);
 }
 
+interface Reply {
+  id?: number;
+  ok: boolean;
+  result?: { message?: string };
+  error?: string;
+}
+
 /**
- * `burst` reload requests (half signals, half `gsup reload`) sent while a slow reload runs are
- * coalesced into one more run; every `gsup reload` waits for that run and reports it done.
+ * A reload request followed by a status request on one control connection. The status answer
+ * comes at once and proves the reload line before it was handled (lines on a connection are
+ * handled in order); the reload answer comes when the run it joined is over.
+ */
+function reloadThenStatus(path: string): { registered: Promise<void>; answer: Promise<Reply> } {
+  const conn = net.connect(path, () =>
+    conn.write('{"cmd":"reload","id":1}\n{"cmd":"status","id":2}\n'),
+  );
+  let buffer = '';
+  let onStatus: () => void = () => undefined;
+  let onReload: (r: Reply) => void = () => undefined;
+  const registered = new Promise<void>((resolve) => {
+    onStatus = resolve;
+  });
+  const answer = new Promise<Reply>((resolve, reject) => {
+    onReload = resolve;
+    conn.on('error', reject);
+    conn.on('close', () =>
+      reject(new Error('the control connection closed without a reload answer')),
+    );
+  });
+  conn.setEncoding('utf8');
+  conn.on('data', (d: string) => {
+    buffer += d;
+    for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
+      const reply = JSON.parse(buffer.slice(0, nl)) as Reply;
+      buffer = buffer.slice(nl + 1);
+      if (reply.id === 2) onStatus();
+      if (reply.id === 1) {
+        onReload(reply);
+        conn.destroy();
+      }
+    }
+  });
+  return { registered, answer };
+}
+
+/**
+ * Reload requests made while a reload runs are coalesced into one more run, and every request
+ * is answered by it. The run's new workers are held at a gate (a file) until every request is
+ * known to have reached the supervisor: a second HUP (it logs "one more will follow"), and
+ * `burst` requests on the control socket, each proven handled by a status answer after it.
  */
 export async function coalescedReloads(t: ExecutionContext, burst: number): Promise<void> {
-  const p = await startPool(t, 't7-slow-boot.js', 2, [], { T7_BOOT_MS: '1500' });
+  const gate = `${mkdtempSync(`${tmpdir()}/gsup-t7-gate-`)}/open`;
+  writeFileSync(gate, '');
+  const p = await startPool(t, 't7-gated-boot.js', 2, [], { T7_GATE: gate });
+  rmSync(gate);
   const from = p.lines.length;
   p.child.kill('SIGHUP');
   await p.waitFor(/reload started/, undefined, from);
-  const verbs: Array<ReturnType<typeof gsupVerb>> = [];
-  for (let i = 0; i < burst; i++) {
-    if (i % 2) p.child.kill('SIGHUP');
-    else verbs.push(gsupVerb(['reload'], p.env));
+  p.child.kill('SIGHUP');
+  await p.waitFor(/reload requested while one runs; one more will follow it/, undefined, from);
+  const requests = Array.from({ length: burst }, () => reloadThenStatus(controlPath(p.runtimeDir)));
+  await Promise.all(requests.map((r) => r.registered));
+  // Every request is in; now let the first run's new workers boot.
+  writeFileSync(gate, '');
+  for (const reply of await Promise.all(requests.map((r) => r.answer))) {
+    t.true(reply.ok, reply.error);
+    t.regex(reply.result?.message ?? '', DONE);
   }
-  const results = await Promise.all(verbs);
-  for (const r of results) {
-    t.is(r.code, 0, r.stderr);
-    t.regex(r.stdout, DONE);
-  }
-  await until(
-    'both runs are done',
-    () => p.lines.slice(from).filter((l) => DONE.test(l)).length === 2,
-  );
-  // Both runs logged their end, so every start is in the log too.
-  const started = p.lines.slice(from).filter((l) => /reload started/.test(l)).length;
-  t.is(started, 2, p.lines.slice(from).join('\n'));
-  t.is(p.lines.slice(from).filter((l) => /reload requested while one runs/.test(l)).length, 1);
+  const count = (re: RegExp) => p.lines.slice(from).filter((l) => re.test(l)).length;
+  await until('both runs logged their end', () => count(DONE) >= 2);
+  t.is(count(/reload started/), 2, p.lines.slice(from).join('\n'));
+  t.is(count(/reload requested while one runs/), 1);
   t.is((await status(p)).totals.reloads, 2);
   await backToN(p, 2);
 }
