@@ -318,3 +318,26 @@ export function poolOptions(over: Partial<SupervisorOptions> = {}): SupervisorOp
     ...over,
   };
 }
+
+/**
+ * True if some socket listens on this TCP port (read from /proc/net/tcp and tcp6). Trying to bind
+ * the port instead would be flaky: under other tests' load a client connection can take a freed
+ * port as its source port.
+ */
+export function someoneListensOn(port: number): boolean {
+  const hex = port.toString(16).toUpperCase().padStart(4, '0');
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; state 0A is LISTEN.
+      if (cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A') return true;
+    }
+  }
+  return false;
+}

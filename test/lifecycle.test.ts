@@ -1,7 +1,7 @@
 // Signals, reloads, scaling, hangs and crashes against a real gsup under real load.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { get, gsup, isAlive, killQuietly, load, until } from './helpers.js';
+import { get, gsup, isAlive, killQuietly, load, someoneListensOn, until } from './helpers.js';
 
 test('HUP under keep-alive load fails zero requests and replaces every pid', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
@@ -112,13 +112,7 @@ test('kill -9 of the supervisor leaves no worker serving and frees the port', as
   await g.exited;
   for (const pid of pids) await until(`worker ${pid} exits`, () => !isAlive(pid));
   const port = Number(new URL(url).port);
-  const net = await import('node:net');
-  const free = await new Promise<boolean>((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-  t.true(free, `port ${port} is still taken`);
+  t.false(someoneListensOn(port), `something still listens on port ${port}`);
 });
 
 test('a slow request in flight during TERM completes with 200', async (t) => {

@@ -28,7 +28,13 @@ const MAX_PENDING_BYTES = 1024 * 1024;
 interface Subscriber {
   conn: net.Socket;
   dropped: number;
+  lagging: boolean;
+  /** The newest events while it lags, sent when it has caught up. */
+  held: StreamMessage[];
 }
+
+/** Events kept for a lagging subscriber; older ones are counted as dropped. */
+const HELD_EVENTS = 500;
 
 export class ControlServer {
   private server: net.Server | null = null;
@@ -238,7 +244,7 @@ export class ControlServer {
         }
         case 'subscribe': {
           reply({ ok: true, result: { subscribed: true } });
-          this.subscribers.add({ conn, dropped: 0 });
+          this.subscribers.add({ conn, dropped: 0, lagging: false, held: [] });
           // The first snapshot carries the recent events, so a new view starts with history.
           this.send(conn, { v: PROTOCOL_VERSION, type: 'snapshot', snapshot: this.sup.snapshot() });
           return;
@@ -264,18 +270,33 @@ export class ControlServer {
 
   private broadcast(msg: StreamMessage): void {
     for (const s of this.subscribers) {
-      // A subscriber that stopped reading (gsup top suspended with Ctrl-Z) gets nothing more
-      // until it catches up, events included: the supervisor never queues for it without limit.
-      if (s.conn.writableLength > MAX_PENDING_BYTES) {
-        if (msg.type === 'output' || msg.type === 'event') s.dropped++;
+      // A subscriber that stopped reading (gsup top suspended with Ctrl-Z) is not written to
+      // until its backlog has drained: worker output and snapshots are dropped (and counted), and
+      // only the newest events are kept, so memory stays bounded and it resumes with news.
+      if (s.lagging || s.conn.writableLength > MAX_PENDING_BYTES) {
+        if (!s.lagging) {
+          s.lagging = true;
+          s.conn.once('drain', () => this.catchUp(s));
+        }
+        if (msg.type === 'event') {
+          s.held.push(msg);
+          if (s.held.length > HELD_EVENTS) {
+            s.held.shift();
+            s.dropped++;
+          }
+        } else if (msg.type === 'output') s.dropped++;
         continue;
-      }
-      if (s.dropped > 0) {
-        this.send(s.conn, { v: PROTOCOL_VERSION, type: 'dropped', lines: s.dropped });
-        s.dropped = 0;
       }
       this.send(s.conn, msg);
     }
+  }
+
+  private catchUp(s: Subscriber): void {
+    s.lagging = false;
+    if (s.dropped > 0)
+      this.send(s.conn, { v: PROTOCOL_VERSION, type: 'dropped', lines: s.dropped });
+    s.dropped = 0;
+    for (const m of s.held.splice(0)) this.send(s.conn, m);
   }
 
   private send(conn: net.Socket, msg: Reply | StreamMessage): void {
