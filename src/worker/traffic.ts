@@ -15,6 +15,8 @@ interface Conn {
   active: number;
   /** performance.now() when it last went idle. */
   idleSince: number;
+  /** Already ended by the drain sweep: waiting for it to close. */
+  ending: boolean;
 }
 
 export class Traffic {
@@ -66,11 +68,6 @@ export class Traffic {
     return drainHistogram(this.latency);
   }
 
-  /** Open connections (keep-alive ones included). */
-  get connections(): number {
-    return this.conns.size;
-  }
-
   /**
    * From now on every response says `Connection: close`, and idle keep-alive connections are
    * closed once they have been idle for `idleMs` (a client under load sends its next request
@@ -84,7 +81,8 @@ export class Traffic {
   sweepIdle(idleMs: number): number {
     const now = performance.now();
     for (const conn of this.conns.values()) {
-      if (conn.active === 0 && now - conn.idleSince >= idleMs) {
+      if (!conn.ending && conn.active === 0 && now - conn.idleSince >= idleMs) {
+        conn.ending = true;
         conn.socket.end();
         // A client that never reads our FIN must not hold the worker.
         setTimeout(() => conn.socket.destroy(), 1000).unref();
@@ -94,7 +92,7 @@ export class Traffic {
   }
 
   private track(socket: Socket): void {
-    const conn: Conn = { socket, active: 0, idleSince: performance.now() };
+    const conn: Conn = { socket, active: 0, idleSince: performance.now(), ending: false };
     this.conns.set(socket, conn);
     socket.once('close', () => this.conns.delete(socket));
   }
