@@ -21,7 +21,12 @@ test('per-worker request counts add up to the requests sent', async (t) => {
   const replies = await Promise.all(Array.from({ length: sent }, () => get(`${url}/slow?ms=20`)));
   t.true(replies.every((r) => r.status === 200));
   // Counters travel in heartbeats (every 1 s at most): wait for them to arrive.
-  await until('heartbeats report every request', () => sup.snapshot().totals.requests === sent);
+  // A request is counted when it starts and its status when its response closes: wait until a
+  // heartbeat reports every request started and none still in flight.
+  await until('heartbeats report every request, finished', () => {
+    const totals = sup.snapshot().totals;
+    return totals.requests === sent && totals.inFlight === 0;
+  });
   const snap = sup.snapshot();
   const perWorker = snap.workers.map((w) => w.requests);
   t.is(
