@@ -35,6 +35,9 @@ export async function supervisorDeath(t: ExecutionContext, runs: number): Promis
     }
     await traffic.stop();
     // Once no process holds it, nothing listens on the port (a listening socket has no TIME_WAIT).
+    // A killed worker's main thread shows as a zombie before its other threads have released its
+    // fds, so wait for the listener to go rather than read it at one instant.
+    await until(`run ${run}: nothing listens on port ${p.port}`, () => !someoneListensOn(p.port));
     t.false(someoneListensOn(p.port), `run ${run}: something still listens on port ${p.port}`);
   }
 }
