@@ -62,7 +62,7 @@ async function scenario(rig: Rig): Promise<string[]> {
   files.push(...(await rig.capture('dashboard', 'gsup demo: steady load on 3 workers')));
 
   // A scale-up from the keyboard, caught while the new worker boots.
-  let frozen = rig.view.freezeAt((_s, e) => e.kind === 'spawn');
+  let frozen = rig.view.freezeAt((_s, e) => e.type === 'worker-spawn');
   rig.term.press('+');
   await frozen;
   files.push(...(await rig.capture('scale-up', 'gsup demo: + adds a worker')));
@@ -72,7 +72,7 @@ async function scenario(rig: Rig): Promise<string[]> {
   await steady(rig, 4);
 
   // A reload, caught when the first new worker is ready and the old ones start to go.
-  frozen = rig.view.freezeAt((_s, e) => e.kind === 'reload' && /first new worker/.test(e.message));
+  frozen = rig.view.freezeAt((_s, e) => e.type === 'reload-canary-ready');
   rig.term.press('r');
   await frozen;
   files.push(...(await rig.capture('reload', 'gsup demo: r, a rolling reload in progress')));
@@ -88,8 +88,8 @@ async function scenario(rig: Rig): Promise<string[]> {
   // A hung worker: killed after the timeout, with the stack it was stuck in.
   let killed = false;
   frozen = rig.view.freezeAt((_s, e) => {
-    if (e.kind === 'timeout' && /killed after timeout/.test(e.message)) killed = true;
-    return killed && e.kind === 'spawn';
+    if (e.type === 'worker-exit' && e.cause === 'timeout') killed = true;
+    return killed && e.type === 'worker-spawn';
   });
   await hang(rig, HUNG_SLOT);
   advance(TIMEOUT_S);

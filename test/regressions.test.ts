@@ -134,7 +134,7 @@ test('a worker spamming huge warnings cannot bloat the event log', async (t) => 
       .snapshot()
       .events.some((e) => e.message.includes('further warnings from it are not logged')),
   );
-  const warnings = sup.snapshot().events.filter((e) => e.kind === 'warn');
+  const warnings = sup.snapshot().events.filter((e) => e.type === 'worker-warning');
   t.is(warnings.length, 10);
   for (const e of warnings) t.true(e.message.length < 2200, `${e.message.length} characters`);
   t.is(sup.snapshot().ready, 1);

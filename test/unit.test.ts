@@ -17,7 +17,7 @@ import {
   quantile,
   type SparseHistogram,
 } from '../src/histogram.js';
-import { parseWorkerMessage } from '../src/protocol.js';
+import { parseWorkerMessage } from '../src/ipc.js';
 import { BACKOFF_BASE_MS, BACKOFF_CAP_MS, backoffMs } from '../src/supervisor/backoff.js';
 import { type BindSpec, formatBind, parseBind } from '../src/supervisor/listener.js';
 

@@ -249,7 +249,7 @@ export function inSlotOrder(items: Item[]): Item[] {
 
 /** The kind of an event about one worker (it has a slot), else null. */
 function workerEventKind(item: Item | undefined): string | null {
-  return item?.kind === 'event' && item.event.slot !== undefined ? item.event.kind : null;
+  return item?.kind === 'event' && item.event.slot !== undefined ? item.event.type : null;
 }
 
 function slotOf(item: Item): number {

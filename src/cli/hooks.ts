@@ -1,19 +1,21 @@
-// Calls a config file's hooks at the supervisor's lifecycle moments, each with a read-only copy
+// Calls a config file's hooks on the supervisor's typed events, each with a read-only copy
 // of the snapshot. A hook that throws is logged by name and the supervisor carries on; only
 // onStarting can stop a start (the caller awaits it).
 
 import type { Hooks } from '../config/load.js';
 import type { HookName } from '../config/schema.js';
-import type { Lifecycle, Supervisor } from '../supervisor/supervisor.js';
+import type { EventType } from '../events.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
-const HOOK_OF: Record<Lifecycle, HookName> = {
-  ready: 'onReady',
-  reload: 'onReload',
-  workerSpawn: 'onWorkerSpawn',
-  workerReady: 'onWorkerReady',
-  workerExit: 'onWorkerExit',
+/** Which event calls which hook: hooks follow the typed event stream. */
+const HOOK_OF: Partial<Record<EventType, HookName>> = {
+  'pool-ready': 'onReady',
+  'reload-end': 'onReload',
+  'worker-spawn': 'onWorkerSpawn',
+  'worker-ready': 'onWorkerReady',
+  'worker-exit': 'onWorkerExit',
   scale: 'onScale',
-  stop: 'onStop',
+  stopped: 'onStop',
 };
 
 /** A deep-frozen copy: hooks see the pool (and under `event`, what just happened), they cannot change it. */
@@ -34,14 +36,15 @@ export function attachHooks(
   current: () => Hooks,
   warn: (message: string) => void,
 ): void {
-  sup.on('lifecycle', (moment, details) => {
-    const name = HOOK_OF[moment];
+  sup.on('event', (event) => {
+    const name = HOOK_OF[event.type];
+    if (!name) return;
     const hook = current()[name];
     if (!hook) return;
     const fail = (err: unknown) =>
       warn(`hook ${name} threw: ${err instanceof Error ? err.message : String(err)}; carrying on`);
     try {
-      const result = hook(frozenSnapshot(sup, details));
+      const result = hook(frozenSnapshot(sup, { ...event }));
       if (result instanceof Promise) result.catch(fail);
     } catch (err) {
       fail(err);

@@ -1,9 +1,12 @@
-// A view of the pool for headless runs: one line per lifecycle event and per line of worker
-// output, to stdout or a log file. Escape codes only when writing to a terminal.
+// A view of the pool for headless runs: one line per event and per line of worker output, to
+// stdout or a log file. Text for people (escape codes only on a terminal), or JSON: one object
+// per line carrying each typed event whole, for programs (log shippers, the tests, the benchmarks).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { PoolEvent, WorkerOutput } from '../supervisor/snapshot.js';
+import type { PoolEvent, WorkerOutput } from '../events.js';
+
+export type LogFormat = 'text' | 'json';
 
 /** Worker output is dropped (and the drop reported) past this much unwritten log. */
 const MAX_PENDING_BYTES = 4 * 1024 * 1024;
@@ -19,6 +22,7 @@ export class Logger {
   constructor(
     private readonly logFile: string | null,
     stdout: NodeJS.WriteStream = process.stdout,
+    private readonly format: LogFormat = 'text',
   ) {
     this.out = stdout;
     // `gsup start | head` closes our stdout: losing the log must not take the pool down.
@@ -29,6 +33,12 @@ export class Logger {
 
   /** A lifecycle event from the supervisor. */
   event(e: PoolEvent): void {
+    if (this.format === 'json') {
+      const { at, level, type, message, ...details } = e;
+      this.write(JSON.stringify({ time: iso(at), level, type, message, ...details }));
+      return;
+    }
+    if (e.level === 'debug') return;
     const level = e.level.toUpperCase().padEnd(5);
     const text = `${stamp(e.at)} [gsup] ${level} ${e.message}`;
     this.write(this.paint(e.level, text));
@@ -45,9 +55,11 @@ export class Logger {
     if (this.dropped > 0) {
       const n = this.dropped;
       this.dropped = 0;
-      this.write(
-        `${stamp(Date.now())} [gsup] WARN  dropped ${n} lines of worker output: the log could not keep up`,
-      );
+      this.line('warn', `dropped ${n} lines of worker output: the log could not keep up`);
+    }
+    if (this.format === 'json') {
+      this.write(JSON.stringify({ time: iso(Date.now()), level: 'info', type: 'output', ...o }));
+      return;
     }
     const tag = `[w${o.slot} ${o.pid}${o.stream === 'stderr' ? ' err' : ''}]`;
     this.write(
@@ -57,6 +69,10 @@ export class Logger {
 
   /** A plain line from gsup itself (not a pool event). */
   line(level: 'info' | 'warn' | 'error', message: string): void {
+    if (this.format === 'json') {
+      this.write(JSON.stringify({ time: iso(Date.now()), level, type: 'log', message }));
+      return;
+    }
     this.write(
       this.paint(level, `${stamp(Date.now())} [gsup] ${level.toUpperCase().padEnd(5)} ${message}`),
     );
@@ -95,6 +111,10 @@ export class Logger {
   private write(line: string): void {
     this.out.write(`${line}\n`);
   }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }
 
 function stamp(ms: number): string {

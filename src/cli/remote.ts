@@ -251,10 +251,10 @@ export async function remoteSource(client: ControlClient): Promise<PoolSource> {
 /** PoolCommands that travel over the socket. */
 export function remoteCommands(client: ControlClient): PoolCommands {
   return {
-    scale: (to) =>
+    scale: (req) =>
       void client.request({
         cmd: 'scale',
-        to: typeof to === 'number' ? to : `${to.by >= 0 ? '+' : ''}${to.by}`,
+        to: 'to' in req ? req.to : `${req.by >= 0 ? '+' : ''}${req.by}`,
       }),
     reload: async () => {
       const r = await client.request({ cmd: 'reload' });

@@ -64,7 +64,9 @@ export async function start(argv: string[]): Promise<number> {
 
   // The dashboard owns the terminal when there is one; otherwise (or with --no-tui) log lines.
   const useTui = config.tui && process.stdout.isTTY === true && process.stdin.isTTY === true;
-  let logger: Logger | null = useTui && !config.logFile ? null : new Logger(config.logFile);
+  const logFormat = config.logFormat === 'json' ? 'json' : 'text';
+  const newLogger = () => new Logger(config.logFile, process.stdout, logFormat);
+  let logger: Logger | null = useTui && !config.logFile ? null : newLogger();
   let hooks = resolved.hooks;
   // Every reload door re-reads the config: a changed file applies, a broken one is refused.
   const reloadConfig = async () => {
@@ -73,8 +75,8 @@ export async function start(argv: string[]): Promise<number> {
       const app = next.app ?? appArg;
       const nextOptions = supervisorOptions(next, app, env, process.cwd());
       if (typeof nextOptions === 'string') return nextOptions;
-      hooks = next.hooks;
-      return nextOptions;
+      // The new hooks take over only once the supervisor has put the new config in force.
+      return { options: nextOptions, accept: () => (hooks = next.hooks), notes: [] };
     } catch (err) {
       if (err instanceof ConfigError) return err.message;
       throw err;
@@ -91,8 +93,8 @@ export async function start(argv: string[]): Promise<number> {
   // The signal front door, as Gunicorn users know it. Installed before anything slow happens,
   // so a signal during start-up is a command, not the default action (death or suspension).
   process.on('SIGHUP', () => void sup.reload());
-  process.on('SIGTTIN', () => sup.scale({ by: 1 }));
-  process.on('SIGTTOU', () => sup.scale({ by: -1 }));
+  process.on('SIGTTIN', () => void sup.scale({ by: 1 }));
+  process.on('SIGTTOU', () => void sup.scale({ by: -1 }));
   process.on('SIGTERM', () => void sup.stop());
   process.on('SIGINT', () => void sup.stop({ quick: true }));
   process.on('SIGQUIT', () => void sup.stop({ quick: true }));
@@ -147,7 +149,7 @@ export async function start(argv: string[]): Promise<number> {
         // The pool keeps running, and the person keeps a view of it.
         dashboard = null;
         if (!logger) {
-          logger = new Logger(null);
+          logger = newLogger();
           attachLogger(logger);
         }
         const why = err instanceof Error ? err.message : String(err);

@@ -16,6 +16,7 @@ export interface Config {
   nodeArg: string[];
   tui: boolean;
   logFile: string | null;
+  logFormat: string;
   name: string;
   control: string | null;
   controlEnabled: boolean;
@@ -185,6 +186,16 @@ export const SETTINGS: Setting[] = [
     doc: 'append the log to this file instead of stdout (reopened on SIGUSR1)',
     default: () => null,
     defaultDoc: 'stdout',
+  },
+  {
+    key: 'logFormat',
+    flag: 'log-format',
+    type: 'string',
+    metavar: 'FORMAT',
+    pattern: { re: /^(text|json)$/, expected: 'text or json' },
+    doc: 'text: lines for people; json: one object per line, every typed event with its details',
+    default: () => 'text',
+    defaultDoc: 'text',
   },
   {
     key: 'name',

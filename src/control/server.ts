@@ -208,15 +208,10 @@ export class ControlServer {
             return fail(
               `scale: expected "to" as N, "+N" or "-N", got ${JSON.stringify(req.to) ?? 'nothing'}`,
             );
-          const max = this.sup.options.maxWorkers;
-          if (typeof to === 'number' && to < 1)
-            return fail(`scale: the pool never goes below 1 worker, got ${to}`);
-          if (typeof to === 'number' && to > max) {
-            return fail(
-              `scale: ${to} is above max-workers ${max} (start gsup with a higher --max-workers)`,
-            );
-          }
-          return reply({ ok: true, result: { target: this.sup.scale(to) } });
+          const done = this.sup.scale(typeof to === 'number' ? { to } : to);
+          return done.ok
+            ? reply({ ok: true, result: { target: done.to } })
+            : fail(`scale: ${done.error}`);
         }
         case 'reload': {
           const r = await this.sup.reload();

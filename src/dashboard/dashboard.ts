@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import blessed from 'blessed';
 import type contrib from 'blessed-contrib';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
-import type { ReloadResult } from '../supervisor/supervisor.js';
+import type { ReloadResult, ScaleRequest } from '../supervisor/supervisor.js';
 import {
   columnsFor,
   esc,
@@ -28,7 +28,7 @@ export interface PoolSource {
 
 /** What the keys call: the same commands the signals and the control socket call. */
 export interface PoolCommands {
-  scale(to: number | { by: number }): unknown;
+  scale(req: ScaleRequest): unknown;
   reload(): Promise<ReloadResult>;
   stop(opts?: { quick?: boolean }): unknown;
   recycle(pid: number): unknown;
@@ -111,7 +111,7 @@ export class Dashboard {
   private lastSnapshot: PoolSnapshot | null = null;
   private readonly onEvent = (e: PoolEvent) =>
     this.guard(() => {
-      this.appendLog(eventLines(e));
+      if (e.level !== 'debug') this.appendLog(eventLines(e));
       // Pool events change the header and the table: show it now, not at the next tick.
       this.scheduleRefresh();
     });

@@ -1,43 +1,13 @@
 // The one model of the pool that every view reads: the log, the dashboard, `gsup status`, the
 // control socket. Plain data, built on demand by the supervisor; no view keeps its own copy.
 
+import type { PoolEvent } from '../events.js';
+import type { WorkerHandle } from './handle.js';
+
 /** The lifecycle of one worker process. */
 export type WorkerState = 'spawning' | 'booting' | 'ready' | 'draining' | 'exited';
 
-export type EventLevel = 'info' | 'warn' | 'error';
-export type EventKind =
-  | 'listening'
-  | 'spawn'
-  | 'ready'
-  | 'exit'
-  | 'boot-error'
-  | 'timeout'
-  | 'reload'
-  | 'scale'
-  | 'recycle'
-  | 'kill'
-  | 'stop'
-  | 'warn';
-
-/** Something that happened to the pool, as the log and the dashboard show it. */
-export interface PoolEvent {
-  at: number;
-  level: EventLevel;
-  kind: EventKind;
-  message: string;
-  slot?: number;
-  pid?: number;
-  /** For timeouts: the stuck worker's JS stack, innermost frame first. */
-  stack?: string[];
-}
-
-/** A line a worker wrote to stdout or stderr. */
-export interface WorkerOutput {
-  slot: number;
-  pid: number;
-  stream: 'stdout' | 'stderr';
-  line: string;
-}
+export type { EventLevel, PoolEvent, WorkerOutput } from '../events.js';
 
 export interface WorkerSnapshot {
   /** Spawn sequence number, unique for the supervisor's life. */
@@ -103,4 +73,50 @@ export interface PoolSnapshot {
   workers: WorkerSnapshot[];
   waiting: WaitingSlot[];
   events: PoolEvent[];
+}
+
+/** What the supervisor keeps per slot, across the workers that have held it. */
+export interface SlotRecord {
+  /** Failed boots in a row. */
+  failures: number;
+  /** When the slot may boot again (monotonic ms). */
+  retryAt: number;
+  restarts: number;
+  lastExit: string | null;
+}
+
+/** One worker as the views see it. */
+export function workerSnapshot(
+  w: WorkerHandle,
+  slot: SlotRecord,
+  replacing: 'reload' | 'recycle' | null,
+  now: number,
+): WorkerSnapshot {
+  let label: string = w.state;
+  if (w.timedOut) label = 'timed out';
+  else if (replacing && w.state === 'ready') label = 'replacing';
+  else if (w.state === 'booting' && slot.failures > 0) label = 'flapping';
+  return {
+    id: w.id,
+    slot: w.slot,
+    pid: w.pid,
+    gen: w.gen,
+    state: w.state,
+    label,
+    replacing,
+    uptimeMs: now - w.spawnedAt,
+    requests: w.requests,
+    rps: Math.round(w.rps * 10) / 10,
+    inFlight: w.stats?.inFlight ?? 0,
+    status: w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
+    p50Ms: w.latency(0.5),
+    p99Ms: w.latency(0.99),
+    lagMs: w.stats?.lagMs.max ?? null,
+    cpu: w.cpu,
+    rss: w.rss ?? w.stats?.rss ?? null,
+    heartbeatAgeMs: w.lastHeartbeat === null ? null : now - w.lastHeartbeat,
+    restarts: slot.restarts,
+    lastExit: slot.lastExit,
+    stuckStack: w.stuckStack,
+  };
 }

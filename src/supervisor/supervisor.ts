@@ -1,29 +1,32 @@
-// Runs in the supervisor process: the one class that owns the pool. Every action (scale,
-// reload, stop, recycle, kill) is one method here; signals, dashboard keys and the control
-// socket are only front doors to these methods. The pool is driven by one periodic step,
-// `tick`, which reads top to bottom: murder hung workers, then manage the pool toward its target.
+// Runs in the supervisor process: the arbiter, the one object that owns the pool. Every action
+// (scale, reload, stop, recycle, kill) is one method here; signals, dashboard keys and the control
+// socket are only front doors to them (src/commands.ts). The pool's rules live in ./plan.ts as a
+// pure function; the arbiter gathers the facts, asks the plan, and applies its actions. The
+// periodic step reads top to bottom: judge the workers, then manage the pool toward its target.
 
 import { EventEmitter } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
-import pidusage from 'pidusage';
+import { readFileSync } from 'node:fs';
 import { monotonic } from '../clock.js';
+import { type EventBody, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
-import { parseWorkerMessage, type WorkerConfig } from '../protocol.js';
+import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { backoffMs } from './backoff.js';
+import { WorkerHandle } from './handle.js';
 import { type BindSpec, formatBind, type Listener, openListener } from './listener.js';
-import type {
-  EventKind,
-  EventLevel,
-  PoolEvent,
-  PoolSnapshot,
-  PoolState,
-  WaitingSlot,
-  WorkerOutput,
-  WorkerSnapshot,
+import { canMove, type Phase, type PhaseName, type ReloadResult, type ReloadRun } from './phase.js';
+import { type Action, isActive, isStale, type PlanInput, planPool } from './plan.js';
+import { checkScale, type ScaleRequest, type ScaleResult } from './scale.js';
+import {
+  type PoolSnapshot,
+  type SlotRecord,
+  type WaitingSlot,
+  workerSnapshot,
 } from './snapshot.js';
-import { lineSplitter, WorkerRecord } from './worker.js';
+import { type Spawner, spawnNodeWorker } from './spawn.js';
+import { readUsage, USAGE_MS, type UsageReader, usagePoller } from './usage.js';
+
+export type { ReloadResult } from './phase.js';
+export type { ScaleRequest, ScaleResult } from './scale.js';
 
 export interface SupervisorOptions {
   /** The app spec, e.g. `app.js`, `app.mjs:handler`, `app.js:create()`. */
@@ -51,67 +54,40 @@ export interface SupervisorOptions {
   uid?: number;
   gid?: number;
   /**
-   * Called at the start of every reload, from any door: returns the options to apply (the config
-   * file re-read), or a one-line error, in which case the running config is kept and the reload
-   * is not done.
+   * Called at the start of every reload, from any door: the config file re-read, as whole
+   * options, or a one-line error (the running config is kept and the reload is not done).
+   * `accept` is called once the new options are in force; `notes` are lines to log.
    */
-  reloadConfig?: () => Promise<Partial<SupervisorOptions> | string>;
+  reloadConfig?: () => Promise<ReloadedConfig | string>;
 }
 
-/** Moments a config file's hooks can follow. */
-export type Lifecycle =
-  | 'ready'
-  | 'reload'
-  | 'workerSpawn'
-  | 'workerReady'
-  | 'workerExit'
-  | 'scale'
-  | 'stop';
-
-export interface ReloadResult {
-  ok: boolean;
-  message: string;
+/** The options a reload brings. */
+export interface ReloadedConfig {
+  options: PoolOptions;
+  accept: () => void;
+  notes: string[];
 }
 
-interface SlotInfo {
-  failures: number;
-  retryAt: number;
-  restarts: number;
-  lastExit: string | null;
-}
+/** Everything but the reload callback: what a reload replaces. */
+export type PoolOptions = Omit<SupervisorOptions, 'reloadConfig'>;
 
-interface ReloadRun {
-  gen: number;
-  startedAt: number;
-  canaryPassed: boolean;
-  oldIds: Set<number>;
-  oldTotal: number;
-  waiters: Array<(r: ReloadResult) => void>;
+/** What the arbiter uses from outside, replaceable in tests. */
+export interface SupervisorDeps {
+  spawn: Spawner;
+  usage: UsageReader;
 }
 
 interface SupervisorEvents {
   event: [PoolEvent];
   output: [WorkerOutput];
-  stopped: [number];
-  lifecycle: [Lifecycle, Record<string, unknown>];
 }
 
 /** How often the supervisor looks at its workers. */
 const TICK_MS = 100;
 /** A gap this long between ticks means the supervisor itself was stalled. */
 const STALL_MS = 1000;
-/** How often CPU and RSS are read (pidusage). */
-const USAGE_MS = 1000;
-/** After SIGINT on a timeout, how long Node gets to print the stuck stack before SIGKILL. */
-const STACK_GRACE_MS = 1500;
-/** A worker drained before it was ready gets this long to exit before SIGKILL. */
-const NOT_READY_GRACE_MS = 2000;
-/** After SIGQUIT on a quick stop, how long before SIGKILL. */
-const QUICK_STOP_GRACE_MS = 1000;
 /** A draining worker's idle keep-alive connections get this long to send one more request. */
 const DRAIN_IDLE_MS = 1000;
-/** With no worker ever ready, this many boot failures in a row end `gsup start` (exit 3). */
-const BOOT_FAILURES_BEFORE_GIVING_UP = 3;
 /** Events kept for the snapshot. */
 const EVENTS_KEPT = 200;
 /** Warnings logged per worker before going quiet about it. */
@@ -119,14 +95,6 @@ const WARNINGS_LOGGED = 10;
 /** Bad IPC messages logged per worker before going quiet about it. */
 const BAD_MESSAGES_LOGGED = 3;
 
-/**
- * util-linux's setpriv sets the parent-death signal and execs node (same pid), so a worker dies
- * with the supervisor even when its event loop is blocked and it cannot see the IPC channel
- * close. Without it (not Linux, not installed) the IPC disconnect is the only guard.
- */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
-
-const RUNTIME = fileURLToPath(new URL('../worker/runtime.js', import.meta.url));
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
     version: string;
@@ -134,42 +102,40 @@ const VERSION = (
 ).version;
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  readonly options: SupervisorOptions;
+  /** The options in force; a reload replaces them whole. */
+  options: SupervisorOptions;
+  private readonly deps: SupervisorDeps;
   private sockets: Listener[] = [];
-  private readonly workers = new Map<number, WorkerRecord>();
-  private readonly slots = new Map<number, SlotInfo>();
+  /** Sockets dropped by a config reload, closed when that reload ends. */
+  private retiredSockets: Listener[] = [];
+  private readonly workers = new Map<number, WorkerHandle>();
+  private readonly slots = new Map<number, SlotRecord>();
+  private phase: Phase = { is: 'starting' };
   private target: number;
   private nextId = 1;
   private gen = 1;
-  private state: PoolState = 'starting';
   private startedAt = monotonic();
   private everReady = false;
   private announcedReady = false;
   private bootFailuresInARow = 0;
   private lastBootError: string | null = null;
   private exitCode = EXIT_OK;
-  private reloadRun: ReloadRun | null = null;
-  private reloadQueued: Array<(r: ReloadResult) => void> | null = null;
   private reloads = 0;
   private restarts = 0;
   private requestsOfExited = 0;
   private statusOfExited: [number, number, number, number, number] = [0, 0, 0, 0, 0];
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
-  private polling = false;
-  private preparingReload = false;
-  /** Sockets dropped by a config reload, closed when that reload ends. */
-  private retiredSockets: Listener[] = [];
   private lastTick = monotonic();
   private managing = false;
-  private stopMode: 'graceful' | 'quick' | null = null;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
   readonly done: Promise<number>;
 
-  constructor(options: SupervisorOptions) {
+  constructor(options: SupervisorOptions, deps: Partial<SupervisorDeps> = {}) {
     super();
     this.options = options;
+    this.deps = { spawn: spawnNodeWorker, usage: readUsage, ...deps };
     this.target = options.workers;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -188,36 +154,40 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.sockets = [];
         throw err;
       }
-      if (this.state === 'stopped') {
+      if (this.phase.is === 'stopped') {
         // stop() arrived while we were binding: start nothing.
         for (const l of this.sockets) l.close();
         return;
       }
     }
     this.startedAt = monotonic();
-    for (const l of this.sockets) this.log('info', 'listening', `listening at ${l.url}`);
-    this.state = 'running';
+    for (const l of this.sockets) this.say({ type: 'listening', url: l.url });
+    this.moveTo({ is: 'running' });
+    const pollUsage = usagePoller(this.deps.usage, () =>
+      [...this.workers.values()].filter((w) => w.pid > 0 && w.state !== 'spawning'),
+    );
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
-    this.timers.push(setInterval(() => void this.pollUsage(), USAGE_MS));
+    this.timers.push(setInterval(() => void pollUsage(), USAGE_MS));
     this.manage();
   }
 
-  /** Sets the worker count: a number, or a change like +1 / -1. Clamped to 1..maxWorkers. */
-  scale(to: number | { by: number }): number {
-    if (this.stopMode) return this.target;
-    const wanted = typeof to === 'number' ? to : this.target + to.by;
-    const next = Math.max(1, Math.min(this.options.maxWorkers, Math.trunc(wanted)));
-    if (next !== this.target) {
-      this.log('info', 'scale', `scaling from ${this.target} to ${next} workers`);
-      this.emit('lifecycle', 'scale', { from: this.target, to: next });
-      this.target = next;
-      this.manage();
-    } else if (next !== wanted) {
-      const limit =
-        wanted < 1 ? 'never goes below 1' : `is capped at max-workers ${this.options.maxWorkers}`;
-      this.log('warn', 'scale', `cannot scale to ${wanted}: the pool ${limit}; staying at ${next}`);
+  /** Sets the worker count (`{to: 8}`) or changes it (`{by: -1}`); refused below 1 or above max-workers. */
+  scale(req: ScaleRequest): ScaleResult {
+    if (this.stopping) return { ok: false, error: 'gsup is stopping' };
+    const result = checkScale(this.target, req, this.options.maxWorkers);
+    if (!result.ok) {
+      const wanted = 'to' in req ? req.to : this.target + req.by;
+      this.say({
+        type: 'scale-refused',
+        wanted,
+        current: this.target,
+        max: this.options.maxWorkers,
+      });
+      return result;
     }
-    return this.target;
+    this.setTarget(result.to);
+    this.manage();
+    return result;
   }
 
   /**
@@ -227,81 +197,80 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * while one runs is coalesced into one more run after it.
    */
   reload(): Promise<ReloadResult> {
-    if (this.state === 'starting') {
-      return Promise.resolve({ ok: false, message: 'not reloading: gsup is still starting' });
+    const phase = this.phase;
+    if (phase.is === 'starting') return Promise.resolve(notReloading('gsup is still starting'));
+    if (phase.is === 'stopping' || phase.is === 'stopped') {
+      return Promise.resolve(notReloading('gsup is stopping'));
     }
-    if (this.stopMode) {
-      return Promise.resolve({ ok: false, message: 'not reloading: gsup is stopping' });
-    }
-    if (this.reloadRun || this.preparingReload) {
-      if (!this.reloadQueued) {
-        this.reloadQueued = [];
-        this.log('info', 'reload', 'reload requested while one runs; one more will follow it');
+    if (phase.is === 'reloading') {
+      if (!phase.queued) {
+        phase.queued = [];
+        this.say({ type: 'reload-queued' });
       }
-      const queue = this.reloadQueued;
+      const queue = phase.queued;
       return new Promise((resolve) => queue.push(resolve));
     }
+    this.moveTo({ is: 'reloading', run: null, queued: null });
     return new Promise((resolve) => void this.prepareReload([resolve]));
   }
 
   /** Gracefully replaces one worker: its successor is ready before it stops accepting. */
   recycle(pid: number, why = 'asked'): boolean {
     const w = this.byPid(pid);
-    if (!w?.active || w.replacing) return false;
-    w.replacing = 'recycle';
-    this.log('info', 'recycle', `recycling worker ${w.slot} (pid ${w.pid}): ${why}`, w);
+    if (!w?.active || isStale(w, this.run)) return false;
+    w.recycling = true;
+    this.say({ type: 'worker-recycle', slot: w.slot, pid: w.pid, why });
     this.manage();
     return true;
   }
 
-  /** SIGKILLs one worker; the pool spawns its replacement. */
+  /** SIGKILLs one worker on request; the pool spawns its replacement. */
   kill(pid: number): boolean {
     const w = this.byPid(pid);
     if (!w?.live) return false;
-    this.log('warn', 'kill', `killing worker ${w.slot} (pid ${w.pid}) with SIGKILL`, w);
-    this.signal(w, 'SIGKILL');
+    this.say({ type: 'worker-kill', slot: w.slot, pid: w.pid });
+    w.kill(true);
     return true;
   }
 
   /** Graceful stop drains every worker (SIGKILL after graceful-timeout); quick stop exits them now. */
   stop(opts: { quick?: boolean } = {}): Promise<number> {
     const quick = opts.quick === true;
-    if (this.state === 'stopped') return this.done;
-    if (this.stopMode === 'quick' || (this.stopMode === 'graceful' && !quick)) return this.done;
-    if (this.state === 'starting') {
+    const phase = this.phase;
+    if (phase.is === 'stopped') return this.done;
+    if (phase.is === 'stopping' && (phase.quick || !quick)) return this.done;
+    if (phase.is === 'starting') {
       this.finish();
       return this.done;
     }
-    this.stopMode = quick ? 'quick' : 'graceful';
-    this.state = 'stopping';
-    this.log(
-      'info',
-      'stop',
-      quick
-        ? 'quick stop: workers exit now'
-        : `graceful stop: draining workers (up to ${this.options.gracefulTimeout}s)`,
-    );
-    this.failReload('gsup is stopping');
+    if (phase.is === 'reloading') {
+      const queued = phase.queued;
+      phase.queued = null;
+      if (phase.run) this.endReload(phase.run, { outcome: 'abandoned', error: 'gsup is stopping' });
+      for (const resolve of queued ?? []) resolve(notReloading('gsup is stopping'));
+    }
+    this.moveTo({ is: 'stopping', quick });
+    this.say({ type: 'stop-begin', quick, gracefulTimeoutS: this.options.gracefulTimeout });
     for (const w of this.workers.values()) {
-      if (quick) this.quit(w);
-      else this.drainWorker(w);
+      if (quick) w.quit();
+      else w.drain(this.options.gracefulTimeout * 1000);
     }
     this.finishIfEmpty();
     return this.done;
   }
 
-  /** Records a warning from outside the pool (a hook that threw, garbage on a channel) in the event log. */
+  /** Records a warning from outside the pool (a hook that threw, garbage on a channel). */
   warn(message: string): void {
-    this.log('warn', 'warn', message);
+    this.say({ type: 'warning', text: message });
   }
 
   /** The one model of the pool that every view reads. */
   snapshot(): PoolSnapshot {
     const now = monotonic();
+    const run = this.run;
     const workers = [...this.workers.values()]
       .sort((a, b) => a.slot - b.slot || a.id - b.id)
-      .map((w) => this.workerSnapshot(w, now));
-    const live = workers.length;
+      .map((w) => workerSnapshot(w, this.slotRecord(w.slot), this.replacing(w), now));
     const totals = {
       requests: this.requestsOfExited,
       rps: 0,
@@ -316,11 +285,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       totals.inFlight += w.inFlight;
       for (let i = 0; i < 5; i++) totals.status[i as 0] += w.status[i as 0];
     }
-    const run = this.reloadRun;
-    const waiting: WaitingSlot[] = [];
     const fresh = new Set(
-      [...this.workers.values()].filter((w) => w.active && !w.replacing).map((w) => w.slot),
+      [...this.workers.values()].filter((w) => w.active && !isStale(w, run)).map((w) => w.slot),
     );
+    const waiting: WaitingSlot[] = [];
     for (const [slot, info] of this.slots) {
       if (!fresh.has(slot) && info.retryAt > now && slot <= this.target) {
         waiting.push({
@@ -337,20 +305,18 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       app: this.options.app,
       listening: this.sockets.map((l) => l.url),
       versions: { gsup: VERSION, node: process.version },
-      state: this.state,
+      state: this.phase.is,
       uptimeMs: now - this.startedAt,
       target: this.target,
       maxWorkers: this.options.maxWorkers,
-      live,
+      live: workers.length,
       ready: workers.filter((w) => w.state === 'ready').length,
       timeoutMs: this.options.timeout * 1000,
       totals,
       reload: run
         ? {
-            newReady: [...this.workers.values()].filter(
-              (w) => w.gen === run.gen && w.state === 'ready',
-            ).length,
-            oldLeft: [...run.oldIds].filter((id) => this.workers.has(id)).length,
+            newReady: workers.filter((w) => w.gen === run.gen && w.state === 'ready').length,
+            oldLeft: workers.filter((w) => w.gen < run.gen).length,
             oldTotal: run.oldTotal,
             startedAt: Date.now() - (now - run.startedAt),
           }
@@ -375,655 +341,486 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // stale data. The next tick, a moment later, sees them.
     const stalled = now - this.lastTick > STALL_MS;
     this.lastTick = now;
-    if (!stalled) this.murderWorkers();
-    this.manage();
+    this.manage(!stalled);
   }
 
-  /** Kills workers that are stuck: no heartbeat within timeout, not booted, not drained. */
-  private murderWorkers(): void {
-    const now = monotonic();
-    const { timeout, bootTimeout } = this.options;
-    for (const w of this.workers.values()) {
-      if (w.killAt !== null && now >= w.killAt) {
-        w.killAt = null;
-        this.signal(w, 'SIGKILL');
-        continue;
-      }
-      if (w.timedOut) continue;
-      if (
-        (w.state === 'booting' || w.state === 'spawning') &&
-        now - w.spawnedAt > bootTimeout * 1000
-      ) {
-        w.bootError ??= { message: `not ready after ${bootTimeout}s (boot timeout)`, where: null };
-        this.murder(w, `worker ${w.slot} (pid ${w.pid}) not ready after ${bootTimeout}s`);
-      } else if (
-        (w.state === 'ready' || w.state === 'draining') &&
-        timeout > 0 &&
-        now - (w.lastHeartbeat ?? w.readyAt ?? now) > timeout * 1000
-      ) {
-        const age = ((now - (w.lastHeartbeat ?? now)) / 1000).toFixed(1);
-        this.murder(
-          w,
-          `WORKER TIMEOUT: worker ${w.slot} (pid ${w.pid}) sent no heartbeat for ${age}s (timeout ${timeout}s)`,
-        );
-      } else if (w.state === 'draining' && w.drainDeadline !== null && now > w.drainDeadline) {
-        w.drainDeadline = null;
-        this.log(
-          'warn',
-          'kill',
-          `worker ${w.slot} (pid ${w.pid}) did not drain within ${this.options.gracefulTimeout}s; SIGKILL`,
-          w,
-        );
-        this.signal(w, 'SIGKILL');
-      }
-    }
-  }
-
-  /** SIGINT first (Node prints the stuck JS stack: --trace-sigint), SIGKILL after a short grace. */
-  private murder(w: WorkerRecord, message: string): void {
-    w.timedOut = true;
-    w.collectingStack = true;
-    w.stuckStack = [];
-    this.log('error', 'timeout', `${message}; sending SIGINT for its stack, then SIGKILL`, w);
-    this.signal(w, 'SIGINT');
-    w.killAt = monotonic() + STACK_GRACE_MS;
-  }
-
-  /** Moves the pool toward its target: spawn what is missing, drain what is extra or replaced. */
-  private manage(): void {
-    if (this.state === 'starting' || this.state === 'stopped' || this.stopMode || this.managing)
-      return;
+  /** Asks the pool's rules what to do now, and does it. Only the tick judges timeouts. */
+  private manage(judge = false): void {
+    if (this.managing || this.phase.is === 'stopped') return;
     this.managing = true;
     try {
-      const now = monotonic();
-      const active = [...this.workers.values()].filter((w) => w.active);
-      const fresh = active.filter((w) => !w.replacing);
-      const stale = active.filter((w) => w.replacing);
-      const run = this.reloadRun;
-
-      // Too many: retire the extra ones, those not serving yet first, then the oldest.
-      if (fresh.length > this.target) {
-        const order = [...fresh].sort((a, b) => rank(a) - rank(b) || a.id - b.id);
-        for (const w of order.slice(0, fresh.length - this.target))
-          this.drainWorker(w, 'scaled down');
-      }
-
-      // Replaced workers leave only as their successors become ready.
-      const freshReady = fresh.filter((w) => w.state === 'ready').length;
-      // Those not serving yet go first: draining them costs nothing.
-      const leaving = stale.sort((a, b) => rank(a) - rank(b) || a.id - b.id);
-      let serving = freshReady + leaving.length;
-      for (const w of leaving) {
-        if (serving <= this.target) break;
-        this.drainWorker(w, w.replacing === 'reload' ? 'replaced by reload' : 'recycled');
-        serving--;
-      }
-
-      // Too few: spawn into the lowest free slots, respecting each slot's backoff.
-      const missing = Math.max(0, this.target - fresh.length);
-      if (missing > 0) {
-        const used = new Set(fresh.map((w) => w.slot));
-        let canaries =
-          run && !run.canaryPassed ? 1 - fresh.filter((w) => w.gen === run.gen).length : missing;
-        let found = 0;
-        for (let slot = 1; found < missing; slot++) {
-          if (used.has(slot)) continue;
-          found++;
-          const info = this.slots.get(slot);
-          if (info && info.retryAt > now) continue;
-          if (canaries <= 0) break;
-          canaries--;
-          this.spawnWorker(slot);
-        }
-      }
-
-      if (run) this.checkReloadDone(run);
+      for (const action of planPool(this.planInput(judge))) this.apply(action);
     } finally {
       this.managing = false;
     }
   }
 
+  private planInput(judge: boolean): PlanInput {
+    const retryAt = new Map<number, number>();
+    for (const [slot, info] of this.slots) retryAt.set(slot, info.retryAt);
+    const phase = this.phase.is;
+    return {
+      now: monotonic(),
+      managing: phase === 'running' || phase === 'reloading',
+      target: this.target,
+      workers: [...this.workers.values()],
+      retryAt,
+      reload: this.run,
+      timeoutS: this.options.timeout,
+      bootTimeoutS: this.options.bootTimeout,
+      judge,
+      everReady: this.everReady,
+      bootFailuresInARow: this.bootFailuresInARow,
+      lastBootError: this.lastBootError,
+    };
+  }
+
+  private apply(a: Action): void {
+    if (a.do === 'spawn') this.spawnWorker(a.slot);
+    else if (a.do === 'reload-done') this.reloadDone();
+    else if (a.do === 'roll-back') this.rollBack(a.error);
+    else if (a.do === 'give-up') this.giveUp(a.error);
+    else {
+      const w = this.workers.get(a.id);
+      if (!w) return;
+      if (a.do === 'murder') this.murder(w, a.why, a.silentMs);
+      else if (a.do === 'drain') {
+        this.say({ type: 'worker-drain', slot: w.slot, pid: w.pid, why: a.why });
+        w.drain(this.options.gracefulTimeout * 1000);
+      } else {
+        if (a.why === 'drain-overdue') {
+          const gracefulTimeoutS = this.options.gracefulTimeout;
+          this.say({ type: 'drain-overdue', slot: w.slot, pid: w.pid, gracefulTimeoutS });
+        }
+        w.kill();
+      }
+    }
+  }
+
+  /** SIGINT for the stuck stack (--trace-sigint), SIGKILL after a short grace. */
+  private murder(w: WorkerHandle, why: 'timeout' | 'boot-timeout', silentMs: number): void {
+    const { timeout, bootTimeout } = this.options;
+    if (why === 'boot-timeout') {
+      w.bootError ??= { message: `not ready after ${bootTimeout}s (boot timeout)`, where: null };
+      this.say({
+        type: 'worker-boot-timeout',
+        slot: w.slot,
+        pid: w.pid,
+        bootTimeoutS: bootTimeout,
+      });
+    } else {
+      this.say({ type: 'worker-timeout', slot: w.slot, pid: w.pid, silentMs, timeoutS: timeout });
+    }
+    w.murder(why);
+  }
+
   // ---- workers ----------------------------------------------------------------------------
 
   private spawnWorker(slot: number): void {
-    const { options } = this;
+    const o = this.options;
     const jitter =
-      options.maxRequestsJitter > 0
-        ? Math.floor(Math.random() * (options.maxRequestsJitter + 1))
-        : 0;
+      o.maxRequestsJitter > 0 ? Math.floor(Math.random() * (o.maxRequestsJitter + 1)) : 0;
     const config: WorkerConfig = {
-      app: options.app,
-      cwd: options.cwd,
+      app: o.app,
+      cwd: o.cwd,
       fds: this.sockets.map((_, i) => 4 + i),
-      backlog: options.backlog,
-      heartbeatMs: heartbeatMs(options.timeout),
-      maxRequests: options.maxRequests > 0 ? options.maxRequests + jitter : 0,
+      backlog: o.backlog,
+      heartbeatMs: heartbeatMs(o.timeout),
+      maxRequests: o.maxRequests > 0 ? o.maxRequests + jitter : 0,
       drainIdleMs: DRAIN_IDLE_MS,
     };
-    const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(options.env)) if (v !== undefined) env[k] = v;
-    // systemd's variables describe the supervisor's fds, not the worker's.
-    delete env.LISTEN_FDS;
-    delete env.LISTEN_PID;
-    delete env.LISTEN_FDNAMES;
-    env.GSUP_WORKER = JSON.stringify(config);
-    env.GSUP_SLOT = String(slot);
-
-    const nodeArgv = [...options.nodeArgs, '--trace-sigint', RUNTIME];
-    const [file, args] = SETPRIV
-      ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...nodeArgv]]
-      : [process.execPath, nodeArgv];
-    const child = execa(file, args, {
-      cwd: options.cwd,
-      env,
-      extendEnv: false,
-      // The listening sockets follow the IPC channel: fd 4, 5, ... in the worker. (execa's types
-      // only list fds up to 9 here; any inherited fd number works at run time.)
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...this.sockets.map((l) => l.fd as 3)],
-      ipc: true,
-      // JSON lines, not execa's default structured clone: a worker that writes garbage to its
-      // channel fd must not be able to make the supervisor's deserializer throw.
-      serialization: 'json',
-      buffer: false,
-      // Own process group: Ctrl-C in the terminal reaches the supervisor only, which decides.
-      detached: true,
-      reject: false,
-      cleanup: false,
-      ...(options.uid !== undefined ? { uid: options.uid } : {}),
-      ...(options.gid !== undefined ? { gid: options.gid } : {}),
-      forceKillAfterDelay: false,
-    });
-    const w = new WorkerRecord(this.nextId++, slot, this.gen, child);
+    let w: WorkerHandle | null = null;
+    const proc = this.deps.spawn(
+      {
+        config,
+        slot,
+        nodeArgs: o.nodeArgs,
+        cwd: o.cwd,
+        env: o.env,
+        ...(o.uid !== undefined ? { uid: o.uid } : {}),
+        ...(o.gid !== undefined ? { gid: o.gid } : {}),
+        fds: this.sockets.map((l) => l.fd),
+      },
+      {
+        spawned: () => {
+          if (!w?.moveTo('booting')) return;
+          this.say({ type: 'worker-spawn', slot, pid: w.pid, gen: w.gen });
+        },
+        failed: (err) => {
+          if (!w) return;
+          w.bootError = { message: `cannot start a worker process: ${err.message}`, where: null };
+          this.reap(w, null, null);
+        },
+        message: (raw) => w && this.onMessage(w, raw),
+        line: (stream, line) => {
+          if (!w) return;
+          if (stream === 'stderr') w.stderrLine(line);
+          this.emit('output', { slot, pid: w.pid, stream, line });
+        },
+        exited: (code, signal) => w && this.reap(w, code, signal),
+      },
+    );
+    w = new WorkerHandle(this.nextId++, slot, this.gen, proc);
     this.workers.set(w.id, w);
-    child.once('spawn', () => {
-      w.moveTo('booting');
-      this.log('info', 'spawn', `booting worker ${slot} (pid ${w.pid})`, w);
-      this.emit('lifecycle', 'workerSpawn', { pid: w.pid, slot });
-    });
-    let reaped = false;
-    const reapOnce = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (reaped) return;
-      reaped = true;
-      this.reap(w, code, signal);
-    };
-    child.once('error', (err: Error) => {
-      // A spawn that failed (missing cwd, EAGAIN, EMFILE) emits no 'exit': reap it here.
-      if (w.state === 'spawning') {
-        w.bootError = { message: `cannot start a worker process: ${err.message}`, where: null };
-        reapOnce(null, null);
-      }
-    });
-    child.once('exit', (code, signal) => {
-      // Reap once stdout/stderr are drained (a timed-out worker's stack arrives last), but do not
-      // wait on a grandchild that inherited them.
-      child.once('close', () => reapOnce(code, signal));
-      setTimeout(() => reapOnce(code, signal), 250);
-    });
-    child.on('message', (raw: unknown) => this.onMessage(w, raw));
-    child.stdout?.on(
-      'data',
-      lineSplitter((line) => this.emit('output', { slot, pid: w.pid, stream: 'stdout', line })),
-    );
-    child.stderr?.on(
-      'data',
-      lineSplitter((line) => {
-        if (w.collectingStack && w.stuckStack) {
-          if (/^\s+at /.test(line)) w.stuckStack.push(line.trim().replace(/^at /, ''));
-          else if (line.startsWith('KEYBOARD_INTERRUPT')) w.sigintSeen = true;
-        }
-        this.emit('output', { slot, pid: w.pid, stream: 'stderr', line });
-      }),
-    );
-    // execa's promise settles on exit; the 'exit' listener above does the work.
-    void child.catch(() => undefined);
   }
 
-  private onMessage(w: WorkerRecord, raw: unknown): void {
+  /** What each IPC message means: one handler per message type. */
+  private readonly handlers: {
+    [T in WorkerMessage['t']]: (w: WorkerHandle, msg: Extract<WorkerMessage, { t: T }>) => void;
+  } = {
+    ready: (w) => this.workerReady(w),
+    hb: (w, msg) => w.recordHeartbeat(msg.stats),
+    'boot-error': (w, msg) => {
+      w.bootError = { message: msg.message, where: msg.where };
+    },
+    recycle: (w, msg) => {
+      this.recycle(w.pid, `reached max-requests (${msg.requests} requests)`);
+    },
+    warn: (w, msg) => {
+      // A worker spamming warnings must not flood the log and push real events out of it.
+      w.warnings++;
+      if (w.warnings > WARNINGS_LOGGED) return;
+      const more = w.warnings === WARNINGS_LOGGED;
+      this.say({ type: 'worker-warning', slot: w.slot, pid: w.pid, text: msg.message, more });
+    },
+  };
+
+  private onMessage(w: WorkerHandle, raw: unknown): void {
     const msg = parseWorkerMessage(raw);
     if (typeof msg === 'string') {
       w.badMessages++;
-      if (w.badMessages <= BAD_MESSAGES_LOGGED) {
-        const more =
-          w.badMessages === BAD_MESSAGES_LOGGED
-            ? ' (further bad messages from it are ignored silently)'
-            : '';
-        this.log('warn', 'warn', `worker ${w.slot} (pid ${w.pid}) sent ${msg}; ignored${more}`, w);
-      }
+      if (w.badMessages > BAD_MESSAGES_LOGGED) return;
+      const more = w.badMessages === BAD_MESSAGES_LOGGED;
+      this.say({ type: 'worker-bad-message', slot: w.slot, pid: w.pid, text: msg, more });
       return;
     }
-    switch (msg.t) {
-      case 'ready':
-        // A worker already being killed for a timeout must not pass as ready (or as a canary).
-        if (w.timedOut || !w.moveTo('ready')) return;
-        w.lastHeartbeat = monotonic();
-        this.everReady = true;
-        this.bootFailuresInARow = 0;
-        this.slotInfo(w.slot).failures = 0;
-        this.slotInfo(w.slot).retryAt = 0;
-        this.log(
-          'info',
-          'ready',
-          `worker ${w.slot} (pid ${w.pid}) ready in ${Math.round(monotonic() - w.spawnedAt)} ms`,
-          w,
-        );
-        this.emit('lifecycle', 'workerReady', { pid: w.pid, slot: w.slot });
-        if (!this.announcedReady && this.countReady() >= this.target) {
-          this.announcedReady = true;
-          this.log('info', 'ready', `all ${this.target} workers ready`);
-          this.emit('lifecycle', 'ready', { workers: this.target });
-        }
-        if (this.reloadRun && w.gen === this.reloadRun.gen && !this.reloadRun.canaryPassed) {
-          this.reloadRun.canaryPassed = true;
-          this.log(
-            'info',
-            'reload',
-            `reload: the first new worker (pid ${w.pid}) is ready; replacing the rest`,
-          );
-        }
-        this.manage();
-        break;
-      case 'hb':
-        w.recordHeartbeat(msg.stats);
-        break;
-      case 'boot-error':
-        w.bootError = { message: msg.message, where: msg.where };
-        break;
-      case 'recycle':
-        this.recycle(w.pid, `reached max-requests (${msg.requests} requests)`);
-        break;
-      case 'warn':
-        // A worker spamming warnings must not flood the log and push real events out of it.
-        w.warnings++;
-        if (w.warnings <= WARNINGS_LOGGED) {
-          const more =
-            w.warnings === WARNINGS_LOGGED ? ' (further warnings from it are not logged)' : '';
-          this.log('warn', 'warn', `worker ${w.slot} (pid ${w.pid}): ${msg.message}${more}`, w);
-        }
-        break;
+    (this.handlers[msg.t] as (w: WorkerHandle, m: WorkerMessage) => void)(w, msg);
+  }
+
+  private workerReady(w: WorkerHandle): void {
+    // A worker already being killed for a timeout must not pass as ready (or as a canary).
+    if (w.timedOut || !w.moveTo('ready')) return;
+    w.lastHeartbeat = monotonic();
+    this.everReady = true;
+    this.bootFailuresInARow = 0;
+    const info = this.slotRecord(w.slot);
+    info.failures = 0;
+    info.retryAt = 0;
+    const bootMs = Math.round(monotonic() - w.spawnedAt);
+    this.say({ type: 'worker-ready', slot: w.slot, pid: w.pid, gen: w.gen, bootMs });
+    if (!this.announcedReady && this.countReady() >= this.target) {
+      this.announcedReady = true;
+      this.say({ type: 'pool-ready', workers: this.target });
     }
+    const run = this.run;
+    if (run && w.gen === run.gen && !run.canaryPassed) {
+      run.canaryPassed = true;
+      this.say({ type: 'reload-canary-ready', pid: w.pid, gen: run.gen });
+    }
+    this.manage();
   }
 
   /** A worker exited: record why, count it, and let the pool replace it. */
-  private reap(w: WorkerRecord, code: number | null, signal: NodeJS.Signals | null): void {
+  private reap(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
     const was = w.state;
-    w.moveTo('exited');
+    if (!w.moveTo('exited')) return;
     this.workers.delete(w.id);
     this.requestsOfExited += w.requests;
     if (w.stats) for (let i = 0; i < 5; i++) this.statusOfExited[i as 0] += w.stats.status[i as 0];
-    const how = signal ? `signal ${signal}` : `code ${code}`;
-    const info = this.slotInfo(w.slot);
-    const who = `worker ${w.slot} (pid ${w.pid})`;
-    const bootFailed = was === 'spawning' || was === 'booting';
-
-    if (w.timedOut) {
-      const frames = w.stuckStack ?? [];
-      const where = frames.length
-        ? `stuck at ${frames.slice(0, 3).join(' ← ')}`
-        : w.sigintSeen
-          ? 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)'
-          : 'no stack was printed (the app may listen for SIGINT, which turns --trace-sigint off)';
-      info.lastExit = bootFailed ? 'boot timeout' : 'timeout';
-      if (bootFailed) {
-        // Said once, in the boot failure line that follows.
-        if (w.bootError)
-          w.bootError = { ...w.bootError, message: `${w.bootError.message}; ${where}` };
-      } else {
-        this.restarts++;
-        info.restarts++;
-        this.log('error', 'timeout', `${who} killed after timeout (${how}); ${where}`, w, frames);
-      }
-    } else if (was === 'draining') {
-      info.lastExit = code === 0 ? (w.quitting ? 'quit' : 'drained') : how;
-      const after = w.quitting ? 'on quick stop' : 'after draining';
-      this.log(code === 0 ? 'info' : 'warn', 'exit', `${who} exited (${how}) ${after}`, w);
-    } else if (bootFailed) {
-      info.lastExit = 'boot failed';
-    } else {
-      info.lastExit = how;
+    const cause = w.exitCause(was);
+    const info = this.slotRecord(w.slot);
+    info.lastExit = WorkerHandle.exitReason(cause, code, signal);
+    if (cause === 'timeout' || cause === 'crashed' || cause === 'killed') {
       this.restarts++;
       info.restarts++;
-      const level: EventLevel = this.stopMode ? 'info' : 'error';
-      this.log(
-        level,
-        'exit',
-        `${who} exited unexpectedly (${how})${this.stopMode ? '' : '; replacing it'}`,
-        w,
-      );
     }
-
-    this.emit('lifecycle', 'workerExit', {
-      pid: w.pid,
-      slot: w.slot,
-      code,
-      signal,
-      reason: info.lastExit,
-    });
-    if (bootFailed && !this.stopMode) this.bootFailed(w, code, how);
+    const where = w.timedOut ? w.whereStuck() : undefined;
+    // A boot that timed out says where it was stuck once, in its boot failure line.
+    if (cause === 'boot-timeout' && w.bootError && where) {
+      w.bootError = { ...w.bootError, message: `${w.bootError.message}; ${where}` };
+    }
+    this.say(
+      {
+        type: 'worker-exit',
+        slot: w.slot,
+        pid: w.pid,
+        gen: w.gen,
+        code,
+        signal,
+        cause,
+        reason: info.lastExit,
+        ...(where ? { where } : {}),
+        stopping: this.stopping,
+      },
+      cause === 'timeout' ? (w.stuckStack ?? []) : undefined,
+    );
+    if ((cause === 'boot-failed' || cause === 'boot-timeout') && !this.stopping) {
+      this.bootFailed(w, code, signal);
+    }
     this.finishIfEmpty();
     this.manage();
   }
 
-  private bootFailed(w: WorkerRecord, code: number | null, how: string): void {
-    const info = this.slotInfo(w.slot);
+  private bootFailed(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
+    const how = signal ? `signal ${signal}` : `code ${code}`;
     const error = w.bootError
       ? `${w.bootError.message}${w.bootError.where ? ` (at ${w.bootError.where})` : ''}`
       : `exited (${how}) before it was ready${code === WORKER_BOOT_ERROR ? '' : '; see its output above'}`;
-    const who = `worker ${w.slot} (pid ${w.pid})`;
-    const run = this.reloadRun;
+    const run = this.run;
     if (run && w.gen === run.gen) {
-      this.log('error', 'boot-error', `${who} failed to boot: ${error}`, w);
-      this.rollBack(run, error);
+      // The new code cannot boot: the plan rolls the reload back.
+      this.say({
+        type: 'worker-boot-failed',
+        slot: w.slot,
+        pid: w.pid,
+        error,
+        same: false,
+        retryInMs: null,
+      });
+      run.failed ??= error;
       return;
     }
+    const info = this.slotRecord(w.slot);
     this.bootFailuresInARow++;
     info.failures++;
     info.restarts++;
     info.retryAt = monotonic() + backoffMs(info.failures);
     const same = error === this.lastBootError;
     this.lastBootError = error;
-    const retry = `retrying in ${(backoffMs(info.failures) / 1000).toFixed(1)}s`;
-    this.log(
-      'error',
-      'boot-error',
-      same
-        ? `${who} failed to boot again (same error); ${retry}`
-        : `${who} failed to boot: ${error}; ${retry}`,
-      w,
-    );
-    const stillBooting = [...this.workers.values()].some((x) => x !== w && x.active);
-    if (
-      !this.everReady &&
-      !stillBooting &&
-      this.bootFailuresInARow >= BOOT_FAILURES_BEFORE_GIVING_UP
-    ) {
-      this.log(
-        'error',
-        'stop',
-        `no worker could boot the app: ${error}. Fix the app and start again.`,
-      );
-      this.exitCode = EXIT_BOOT_ERROR;
-      void this.stop({ quick: true });
-    }
+    const retryInMs = backoffMs(info.failures);
+    this.say({ type: 'worker-boot-failed', slot: w.slot, pid: w.pid, error, same, retryInMs });
   }
 
-  /** Drains a worker: it stops accepting, answers what it has, then exits 0. */
-  private drainWorker(w: WorkerRecord, why?: string): void {
-    if (!w.live || w.state === 'draining') return;
-    const serving = w.state === 'ready';
-    w.moveTo('draining');
-    w.drainDeadline = monotonic() + this.options.gracefulTimeout * 1000;
-    if (why) this.log('info', 'exit', `draining worker ${w.slot} (pid ${w.pid}): ${why}`, w);
-    // A booting worker may already accept (its 'ready' can be in flight): SIGTERM lets it answer
-    // what it took; with nothing to answer it exits at once. SIGKILL if it lingers.
-    this.signal(w, 'SIGTERM');
-    if (!serving) w.killAt = monotonic() + NOT_READY_GRACE_MS;
-  }
-
-  /** Quick stop for one worker: SIGQUIT (exit now), SIGKILL if it is still there soon after. */
-  private quit(w: WorkerRecord): void {
-    if (!w.live) return;
-    // Before the runtime handles SIGQUIT its default action dumps core: not-ready workers get SIGKILL.
-    const handlesQuit = w.state === 'ready' || w.state === 'draining';
-    w.moveTo('draining');
-    w.quitting = true;
-    this.signal(w, handlesQuit ? 'SIGQUIT' : 'SIGKILL');
-    w.killAt = Math.min(w.killAt ?? Number.POSITIVE_INFINITY, monotonic() + QUICK_STOP_GRACE_MS);
-  }
-
-  private signal(w: WorkerRecord, sig: NodeJS.Signals): void {
-    if (w.pid <= 0 || !w.live) return;
-    try {
-      process.kill(w.pid, sig);
-    } catch {
-      // already gone; 'exit' will follow
-    }
+  private giveUp(error: string): void {
+    this.say({ type: 'give-up', error });
+    this.exitCode = EXIT_BOOT_ERROR;
+    void this.stop({ quick: true });
   }
 
   // ---- reload -----------------------------------------------------------------------------
 
   /** Re-reads the config (if the front end gave a way to), applies it, then rolls the workers. */
   private async prepareReload(waiters: Array<(r: ReloadResult) => void>): Promise<void> {
-    this.preparingReload = true;
     let refused: string | null = null;
+    let count: string | null = null;
     try {
-      const next = this.options.reloadConfig ? await this.options.reloadConfig() : {};
+      const next = this.options.reloadConfig ? await this.options.reloadConfig() : null;
       if (typeof next === 'string') refused = next;
-      else await this.applyOptions(next);
+      else if (next && !this.stopping) {
+        count = await this.applyOptions(next.options);
+        next.accept();
+        for (const note of next.notes) this.say({ type: 'config-note', note });
+      }
     } catch (err) {
       refused = (err as Error).message;
-    } finally {
-      this.preparingReload = false;
     }
-    if (refused !== null || this.stopMode) {
-      const message =
-        refused !== null
-          ? `reload not done: ${refused}; the running config and workers are kept`
-          : 'not reloading: gsup is stopping';
-      if (refused !== null) this.log('error', 'reload', message);
-      const result: ReloadResult = { ok: false, message };
-      for (const resolve of waiters) resolve(result);
-      this.emit('lifecycle', 'reload', { ...result });
-      this.runQueuedReload();
+    const phase = this.phase;
+    if (phase.is !== 'reloading') {
+      // A stop came while the config was read.
+      for (const resolve of waiters) resolve(notReloading('gsup is stopping'));
+      this.say({
+        type: 'reload-end',
+        ok: false,
+        outcome: 'not-started',
+        error: 'gsup is stopping',
+      });
       return;
     }
-    this.beginReload(waiters);
+    if (refused !== null) {
+      const result = this.say({
+        type: 'reload-end',
+        ok: false,
+        outcome: 'refused',
+        error: refused,
+      });
+      for (const resolve of waiters) resolve({ ok: false, message: result.message });
+      this.moveTo({ is: 'running' });
+      this.runQueued(phase.queued);
+      return;
+    }
+    this.beginReload(waiters, count);
   }
 
-  /** Applies re-read options: worker count, timeouts, app, node flags, environment, sockets. */
-  private async applyOptions(next: Partial<SupervisorOptions>): Promise<void> {
+  /**
+   * Puts re-read options in force, replacing them whole: sockets are re-bound (new ones open
+   * first; dropped ones close when the reload ends), timeouts apply at once, and app, node flags,
+   * environment and user apply to the workers spawned from now on. Returns why the worker count
+   * is what it is, when that needs saying.
+   */
+  private async applyOptions(next: PoolOptions): Promise<string | null> {
+    const prev = this.options;
     const changed: string[] = [];
-    if (next.binds) {
-      const want = next.binds.map(formatBind);
-      const have = this.sockets.map((l) => formatBind(l.spec));
-      if (want.join(' ') !== have.join(' ')) {
-        const opened: Listener[] = [];
-        try {
-          for (const spec of next.binds) {
-            const existing = this.sockets.find((l) => formatBind(l.spec) === formatBind(spec));
-            opened.push(existing ?? (await openListener(spec)));
-          }
-        } catch (err) {
-          for (const l of opened) if (!this.sockets.includes(l)) l.close();
-          throw err;
+    const want = next.binds.map(formatBind);
+    const have = this.sockets.map((l) => formatBind(l.spec));
+    if (want.join(' ') !== have.join(' ')) {
+      const opened: Listener[] = [];
+      try {
+        for (const spec of next.binds) {
+          const existing = this.sockets.find((l) => formatBind(l.spec) === formatBind(spec));
+          opened.push(existing ?? (await openListener(spec)));
         }
-        // Old sockets close once no new worker needs them; old workers keep their own copies
-        // until they drain.
-        this.retiredSockets.push(...this.sockets.filter((l) => !opened.includes(l)));
-        this.sockets = opened;
-        for (const l of opened)
-          if (!have.includes(formatBind(l.spec)))
-            this.log('info', 'listening', `listening at ${l.url}`);
-        changed.push(`bind ${have.join(' ')} → ${want.join(' ')}`);
+      } catch (err) {
+        for (const l of opened) if (!this.sockets.includes(l)) l.close();
+        throw err;
       }
+      // Old workers keep their own copies of dropped sockets until they drain.
+      this.retiredSockets.push(...this.sockets.filter((l) => !opened.includes(l)));
+      this.sockets = opened;
+      for (const l of opened)
+        if (!have.includes(formatBind(l.spec))) this.say({ type: 'listening', url: l.url });
+      changed.push(`bind ${have.join(' ')} → ${want.join(' ')}`);
     }
-    for (const key of [
-      'app',
-      'timeout',
-      'bootTimeout',
-      'gracefulTimeout',
-      'maxRequests',
-      'maxRequestsJitter',
-      'maxWorkers',
-      'backlog',
-    ] as const) {
-      const value = next[key];
-      if (value !== undefined && value !== this.options[key]) {
-        changed.push(`${key} ${String(this.options[key])} → ${String(value)}`);
-        (this.options as unknown as Record<string, unknown>)[key] = value;
-      }
+    for (const key of RELOAD_SHOWN) {
+      if (next[key] !== prev[key])
+        changed.push(`${key} ${String(prev[key])} → ${String(next[key])}`);
     }
-    if (next.nodeArgs && next.nodeArgs.join(' ') !== this.options.nodeArgs.join(' ')) {
-      changed.push('node-arg');
-      this.options.nodeArgs = next.nodeArgs;
+    if (next.nodeArgs.join(' ') !== prev.nodeArgs.join(' ')) changed.push('node-arg');
+    this.options = { ...next, ...(prev.reloadConfig ? { reloadConfig: prev.reloadConfig } : {}) };
+    if (changed.length) this.say({ type: 'config-changed', changes: changed });
+
+    // The count set at run time (+, TTIN, gsup scale) survives a reload, unless the configured
+    // count itself changed.
+    let wanted = this.target;
+    let why: string | null = null;
+    if (next.workers !== prev.workers) {
+      wanted = next.workers;
+      why = `workers changed in the config from ${prev.workers} to ${next.workers}`;
+    } else if (this.target !== next.workers) {
+      why = `keeping the ${this.target} set at run time; the config says ${next.workers}`;
     }
-    if (next.env) this.options.env = next.env;
-    if (next.uid !== undefined) this.options.uid = next.uid;
-    if (next.gid !== undefined) this.options.gid = next.gid;
-    if (changed.length) this.log('info', 'reload', `config re-read: ${changed.join(', ')}`);
-    if (next.workers !== undefined && next.workers !== this.target) this.scale(next.workers);
+    if (wanted > next.maxWorkers) {
+      wanted = next.maxWorkers;
+      why = `capped at max-workers ${next.maxWorkers}`;
+    }
+    if (wanted !== this.target) this.setTarget(wanted);
+    return why;
   }
 
-  private runQueuedReload(): void {
-    const queued = this.reloadQueued;
-    this.reloadQueued = null;
-    if (!queued) return;
-    setImmediate(() => {
-      if (this.stopMode) {
-        for (const resolve of queued)
-          resolve({ ok: false, message: 'not reloading: gsup is stopping' });
-      } else void this.prepareReload(queued);
-    });
-  }
-
-  private beginReload(waiters: Array<(r: ReloadResult) => void>): void {
+  private beginReload(waiters: Array<(r: ReloadResult) => void>, count: string | null): void {
+    const phase = this.phase;
+    if (phase.is !== 'reloading') return;
     this.gen++;
     const old = [...this.workers.values()].filter((w) => w.active);
-    for (const w of old) w.replacing ??= 'reload';
-    this.reloadRun = {
+    phase.run = {
       gen: this.gen,
-      startedAt: monotonic(),
       canaryPassed: false,
-      oldIds: new Set(old.map((w) => w.id)),
+      failed: null,
+      startedAt: monotonic(),
       oldTotal: old.length,
+      count,
       waiters,
     };
-    this.state = 'reloading';
     this.reloads++;
-    this.log(
-      'info',
-      'reload',
-      `reload started: replacing ${old.length} workers, one new worker first`,
-    );
+    this.say({
+      type: 'reload-start',
+      gen: this.gen,
+      replacing: old.length,
+      workers: this.target,
+      count,
+    });
     this.manage();
   }
 
-  private checkReloadDone(run: ReloadRun): void {
-    const active = [...this.workers.values()].filter((w) => w.active);
-    const freshReady = active.filter((w) => !w.replacing && w.state === 'ready').length;
-    const oldLeft = [...run.oldIds].filter((id) => this.workers.has(id)).length;
-    if (oldLeft === 0 && freshReady >= this.target) {
-      this.endReload(
-        run,
-        true,
-        `reload done: ${freshReady} new workers ready, ${run.oldTotal} old drained in ${((monotonic() - run.startedAt) / 1000).toFixed(1)}s`,
-      );
-    }
+  private reloadDone(): void {
+    const run = this.run;
+    if (!run) return;
+    const newReady = [...this.workers.values()].filter(
+      (w) => w.active && !w.recycling && w.state === 'ready',
+    ).length;
+    const seconds = (monotonic() - run.startedAt) / 1000;
+    this.endReload(run, { outcome: 'done', newReady, oldDrained: run.oldTotal, seconds });
   }
 
-  private rollBack(run: ReloadRun, error: string): void {
+  private rollBack(error: string): void {
+    const run = this.run;
+    if (!run) return;
     for (const w of this.workers.values()) {
-      if (w.replacing === 'reload') w.replacing = null;
-      if (w.gen === run.gen && (w.state === 'booting' || w.state === 'spawning'))
-        this.drainWorker(w);
+      if (w.gen === run.gen && (w.state === 'booting' || w.state === 'spawning')) {
+        w.drain(this.options.gracefulTimeout * 1000);
+      }
     }
     const serving = [...this.workers.values()].filter((w) => w.active);
     const onNew = serving.filter((w) => w.gen === run.gen).length;
-    // Honest about a mixed pool: new workers that did boot are kept, and they run the new code.
-    const mix =
-      onNew > 0 ? ` (${onNew} of them already run the new code)` : ', all on the old code';
-    this.endReload(
-      run,
-      false,
-      `reload rolled back: the new code failed to boot: ${error}. ${serving.length} worker${serving.length === 1 ? '' : 's'} keep${serving.length === 1 ? 's' : ''} serving${mix}.`,
-    );
+    this.endReload(run, { outcome: 'rolled-back', error, serving: serving.length, onNew });
   }
 
-  private failReload(why: string): void {
-    const run = this.reloadRun;
-    if (!run) return;
-    for (const w of this.workers.values()) if (w.replacing === 'reload') w.replacing = null;
-    this.endReload(run, false, `reload abandoned: ${why}`);
-  }
-
-  private endReload(run: ReloadRun, ok: boolean, message: string): void {
-    this.reloadRun = null;
-    if (!this.stopMode) this.state = 'running';
-    this.log(ok ? 'info' : 'error', 'reload', message);
-    const result: ReloadResult = { ok, message };
+  private endReload(
+    run: ReloadRun,
+    end: Omit<Extract<EventBody, { type: 'reload-end' }>, 'type' | 'ok'>,
+  ): void {
+    const phase = this.phase;
+    const queued = phase.is === 'reloading' ? phase.queued : null;
+    if (phase.is === 'reloading') this.moveTo({ is: 'running' });
+    const ok = end.outcome === 'done';
+    const count = ok && run.count ? { count: run.count } : {};
+    const event = this.say({ type: 'reload-end', ok, ...end, ...count });
+    const result: ReloadResult = { ok, message: event.message };
     for (const resolve of run.waiters) resolve(result);
-    this.emit('lifecycle', 'reload', { ...result });
     for (const l of this.retiredSockets.splice(0)) {
       l.close();
-      this.log('info', 'listening', `no longer listening at ${l.url}`);
+      this.say({ type: 'unlistening', url: l.url });
     }
-    this.runQueuedReload();
+    this.runQueued(queued);
+  }
+
+  private runQueued(queued: Array<(r: ReloadResult) => void> | null): void {
+    if (!queued) return;
+    setImmediate(() => {
+      if (this.phase.is !== 'running') {
+        for (const resolve of queued) resolve(notReloading('gsup is stopping'));
+        return;
+      }
+      this.moveTo({ is: 'reloading', run: null, queued: null });
+      void this.prepareReload(queued);
+    });
   }
 
   // ---- stopping ---------------------------------------------------------------------------
 
   private finishIfEmpty(): void {
-    if (this.stopMode && this.workers.size === 0) this.finish();
+    if (this.phase.is === 'stopping' && this.workers.size === 0) this.finish();
   }
 
   private finish(): void {
-    if (this.state === 'stopped') return;
-    this.state = 'stopped';
+    if (this.phase.is === 'stopped') return;
+    this.moveTo({ is: 'stopped' });
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const l of [...this.sockets, ...this.retiredSockets.splice(0)]) l.close();
-    this.log('info', 'stop', 'stopped');
-    this.emit('lifecycle', 'stop', { code: this.exitCode });
-    this.emit('stopped', this.exitCode);
+    this.say({ type: 'stopped', code: this.exitCode });
     this.resolveDone(this.exitCode);
   }
 
-  // ---- measuring --------------------------------------------------------------------------
+  // ---- facts, derived in one place --------------------------------------------------------
 
-  /** CPU and RSS from outside the worker (pidusage): a hung worker cannot report itself. */
-  private async pollUsage(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
-    try {
-      const ws = [...this.workers.values()].filter((w) => w.pid > 0 && w.state !== 'spawning');
-      await Promise.all(
-        ws.map(async (w) => {
-          try {
-            // maxage: keep the history a few polls long so CPU % is over one interval.
-            const u = await pidusage(w.pid, { maxage: USAGE_MS * 4 });
-            w.cpu = u.cpu;
-            w.rss = u.memory;
-          } catch {
-            // the worker exited between listing and reading
-          }
-        }),
-      );
-    } finally {
-      this.polling = false;
+  /** The reload run in progress, if any. */
+  private get run(): ReloadRun | null {
+    return this.phase.is === 'reloading' ? this.phase.run : null;
+  }
+
+  private get stopping(): boolean {
+    return this.phase.is === 'stopping' || this.phase.is === 'stopped';
+  }
+
+  /** Why a worker is being replaced, as the views show it. */
+  private replacing(w: WorkerHandle): 'reload' | 'recycle' | null {
+    if (!isActive(w)) return null;
+    if (w.recycling) return 'recycle';
+    return isStale(w, this.run) ? 'reload' : null;
+  }
+
+  private moveTo(next: Phase): void {
+    if (!canMove(this.phase.is, next.is)) {
+      throw new Error(`gsup bug: the pool cannot move from ${this.phase.is} to ${next.is}`);
     }
+    this.phase = next;
   }
 
-  private workerSnapshot(w: WorkerRecord, now: number): WorkerSnapshot {
-    const info = this.slotInfo(w.slot);
-    let label: string = w.state;
-    if (w.timedOut) label = 'timed out';
-    else if (w.replacing && w.state === 'ready') label = 'replacing';
-    else if (w.state === 'booting' && info.failures > 0) label = 'flapping';
-    return {
-      id: w.id,
-      slot: w.slot,
-      pid: w.pid,
-      gen: w.gen,
-      state: w.state,
-      label,
-      replacing: w.replacing,
-      uptimeMs: now - w.spawnedAt,
-      requests: w.requests,
-      rps: Math.round(w.rps * 10) / 10,
-      inFlight: w.stats?.inFlight ?? 0,
-      status: w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
-      p50Ms: w.latency(0.5),
-      p99Ms: w.latency(0.99),
-      lagMs: w.stats?.lagMs.max ?? null,
-      cpu: w.cpu,
-      rss: w.rss ?? w.stats?.rss ?? null,
-      heartbeatAgeMs: w.lastHeartbeat === null ? null : now - w.lastHeartbeat,
-      restarts: info.restarts,
-      lastExit: info.lastExit,
-      stuckStack: w.stuckStack,
-    };
+  private setTarget(to: number): void {
+    if (to === this.target) return;
+    this.say({ type: 'scale', from: this.target, to });
+    this.target = to;
   }
-
-  // ---- helpers ----------------------------------------------------------------------------
 
   private countReady(): number {
     let n = 0;
@@ -1031,12 +828,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return n;
   }
 
-  private byPid(pid: number): WorkerRecord | undefined {
+  private byPid(pid: number): WorkerHandle | undefined {
     for (const w of this.workers.values()) if (w.pid === pid) return w;
     return undefined;
   }
 
-  private slotInfo(slot: number): SlotInfo {
+  private slotRecord(slot: number): SlotRecord {
     let info = this.slots.get(slot);
     if (!info) {
       info = { failures: 0, retryAt: 0, restarts: 0, lastExit: null };
@@ -1045,24 +842,33 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return info;
   }
 
-  private log(
-    level: EventLevel,
-    kind: EventKind,
-    message: string,
-    w?: WorkerRecord,
-    stack?: string[],
-  ): void {
-    const event: PoolEvent = { at: Date.now(), level, kind, message };
-    if (w) {
-      event.slot = w.slot;
-      event.pid = w.pid;
+  /** Emits one typed event, and keeps it for the snapshot unless it is debug-level. */
+  private say(body: EventBody, stack?: string[]): PoolEvent {
+    const event = stamp(body, stack);
+    if (event.level !== 'debug') {
+      this.events.push(event);
+      if (this.events.length > EVENTS_KEPT * 2)
+        this.events.splice(0, this.events.length - EVENTS_KEPT);
     }
-    if (stack?.length) event.stack = stack;
-    this.events.push(event);
-    if (this.events.length > EVENTS_KEPT * 2)
-      this.events.splice(0, this.events.length - EVENTS_KEPT);
     this.emit('event', event);
+    return event;
   }
+}
+
+/** Settings a reload reports when they change (bind and node-arg are reported apart). */
+const RELOAD_SHOWN = [
+  'app',
+  'timeout',
+  'bootTimeout',
+  'gracefulTimeout',
+  'maxRequests',
+  'maxRequestsJitter',
+  'maxWorkers',
+  'backlog',
+] as const satisfies ReadonlyArray<keyof PoolOptions>;
+
+function notReloading(why: string): ReloadResult {
+  return { ok: false, message: `not reloading: ${why}` };
 }
 
 /** Heartbeat period: a quarter of the timeout, at most one second. */
@@ -1070,7 +876,4 @@ export function heartbeatMs(timeoutSeconds: number): number {
   return timeoutSeconds > 0 ? Math.max(50, Math.min(1000, (timeoutSeconds * 1000) / 4)) : 1000;
 }
 
-/** Retire order when scaling down: workers not serving yet go first. */
-function rank(w: WorkerRecord): number {
-  return w.state === 'ready' ? 1 : 0;
-}
+export type { PhaseName };

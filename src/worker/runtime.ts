@@ -9,7 +9,7 @@ import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseAppSpec } from '../app-spec.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
-import type { WorkerConfig, WorkerMessage } from '../protocol.js';
+import type { WorkerConfig, WorkerMessage } from '../ipc.js';
 import { AppLoadError, type LoadedApp, loadApp, oneLine } from './load-app.js';
 import { Traffic } from './traffic.js';
 
@@ -105,9 +105,6 @@ async function main(): Promise<void> {
   };
 
   process.on('SIGTERM', drain);
-  process.on('message', (m: unknown) => {
-    if ((m as { t?: unknown } | null)?.t === 'drain') drain();
-  });
   // Quick stop: exit now. (Never SIGINT; see the top of this file.)
   process.on('SIGQUIT', () => process.exit(0));
   process.on('disconnect', () => {

@@ -7,7 +7,7 @@ import { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BUCKETS, bucketOf, drain as drainHistogram } from '../histogram.js';
-import type { WorkerStats } from '../protocol.js';
+import type { WorkerStats } from '../ipc.js';
 
 interface Conn {
   socket: Socket;

@@ -1,4 +1,4 @@
-// The typed messages between the supervisor and its workers (JSON over the IPC channel, fd 3).
+// The typed IPC messages a worker sends its supervisor (JSON over the channel, fd 3).
 // Both sides import this file; everything a worker sends is checked by `parseWorkerMessage`
 // because a worker runs user code that may write garbage to the channel.
 
@@ -29,8 +29,8 @@ export type WorkerMessage =
   | { t: 'recycle'; requests: number }
   | { t: 'warn'; message: string };
 
-/** What the supervisor says to a worker. Signals carry the rest (TERM drains, QUIT quits). */
-export type SupervisorMessage = { t: 'drain' };
+// The supervisor says nothing to a worker over this channel: signals carry its orders (TERM
+// drains, QUIT exits now, INT is only ever Node's own stack trace); a disconnect means orphaned.
 
 /** The settings a worker runtime reads from the GSUP_WORKER environment variable. */
 export interface WorkerConfig {

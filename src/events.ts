@@ -1,0 +1,291 @@
+// The one typed event stream of the pool. The supervisor emits these; hooks, the headless log,
+// the JSON log, the dashboard, the control socket's subscribers, the tests and the benchmarks
+// read them. The `message` is one view of an event (the text a person reads), made here in one
+// place by `describe`: nothing should parse it to learn what happened.
+
+/** How loud an event is. `debug` events are in the stream (and the JSON log) but not the text views. */
+export type EventLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** Why a worker stopped existing, as one value. */
+export type ExitCause =
+  /** Drained (stop, scale down, reload, recycle) and exited. */
+  | 'drained'
+  /** Told to exit now (quick stop). */
+  | 'quit'
+  /** Silent past the timeout: SIGINT for its stack, then SIGKILL. */
+  | 'timeout'
+  /** Not ready within the boot timeout. */
+  | 'boot-timeout'
+  /** Exited before it was ready. */
+  | 'boot-failed'
+  /** SIGKILLed on request (K, `gsup kill`, the control socket). */
+  | 'killed'
+  /** Exited while serving, unasked. */
+  | 'crashed';
+
+/** How a reload ended. */
+export type ReloadOutcome = 'done' | 'rolled-back' | 'abandoned' | 'refused' | 'not-started';
+
+interface Who {
+  slot: number;
+  pid: number;
+}
+
+/** What happened, with its details; `describe` turns each into the line a person reads. */
+export type EventBody =
+  | { type: 'listening'; url: string }
+  | { type: 'unlistening'; url: string }
+  | ({ type: 'worker-spawn'; gen: number } & Who)
+  | ({ type: 'worker-ready'; gen: number; bootMs: number } & Who)
+  | { type: 'pool-ready'; workers: number }
+  | ({ type: 'worker-drain'; why: 'scaled down' | 'replaced by reload' | 'recycled' } & Who)
+  | ({ type: 'worker-recycle'; why: string } & Who)
+  | ({ type: 'worker-kill' } & Who)
+  | ({ type: 'worker-timeout'; silentMs: number; timeoutS: number } & Who)
+  | ({ type: 'worker-boot-timeout'; bootTimeoutS: number } & Who)
+  | ({ type: 'drain-overdue'; gracefulTimeoutS: number } & Who)
+  | ({
+      type: 'worker-exit';
+      gen: number;
+      code: number | null;
+      signal: string | null;
+      cause: ExitCause;
+      /** The slot's last exit as the dashboard shows it (`drained`, `timeout`, `code 1`, ...). */
+      reason: string;
+      /** For a timeout: where it was stuck, as one line. */
+      where?: string;
+      /** The pool was stopping: an exit is expected, not a crash to replace. */
+      stopping: boolean;
+    } & Who)
+  | ({
+      type: 'worker-boot-failed';
+      error: string;
+      /** The same error as the previous failed boot: said once, not per try. */
+      same: boolean;
+      /** Milliseconds until the slot boots again; null when a reload rolls back instead. */
+      retryInMs: number | null;
+    } & Who)
+  | ({ type: 'worker-warning'; text: string; more: boolean } & Who)
+  | ({ type: 'worker-bad-message'; text: string; more: boolean } & Who)
+  | { type: 'scale'; from: number; to: number }
+  | { type: 'scale-refused'; wanted: number; current: number; max: number }
+  | { type: 'reload-queued' }
+  | {
+      type: 'reload-start';
+      gen: number;
+      replacing: number;
+      workers: number;
+      /** Why the reload runs with this many workers. */
+      count: string | null;
+    }
+  | { type: 'reload-canary-ready'; pid: number; gen: number }
+  | { type: 'config-changed'; changes: string[] }
+  | { type: 'config-note'; note: string }
+  | {
+      type: 'reload-end';
+      ok: boolean;
+      outcome: ReloadOutcome;
+      /** Filled per outcome: the error, the counts, the time taken. */
+      error?: string;
+      newReady?: number;
+      oldDrained?: number;
+      seconds?: number;
+      serving?: number;
+      onNew?: number;
+      /** Why the reload ran with this many workers, when the count did not simply stay. */
+      count?: string;
+    }
+  | { type: 'stop-begin'; quick: boolean; gracefulTimeoutS: number }
+  | { type: 'give-up'; error: string }
+  | { type: 'stopped'; code: number }
+  | { type: 'warning'; text: string };
+
+export type EventType = EventBody['type'];
+
+/** An event as it travels: what happened, when, how loud, and its line for people. */
+export type PoolEvent = EventBody & {
+  at: number;
+  level: EventLevel;
+  message: string;
+  /** The worker it is about, if any (every view may read these without knowing the type). */
+  slot?: number;
+  pid?: number;
+  /** For a timed-out worker's exit: its JS stack, innermost frame first. */
+  stack?: string[];
+};
+
+/** An event with its level and line, ready to travel. */
+export function stamp(body: EventBody, stack?: string[]): PoolEvent {
+  const event: PoolEvent = {
+    ...body,
+    at: Date.now(),
+    level: levelOf(body),
+    message: describe(body),
+  };
+  if (stack?.length) event.stack = stack;
+  return event;
+}
+
+/** A line a worker wrote to stdout or stderr. */
+export interface WorkerOutput {
+  slot: number;
+  pid: number;
+  stream: 'stdout' | 'stderr';
+  line: string;
+}
+
+const who = (e: Who) => `worker ${e.slot} (pid ${e.pid})`;
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** How the exit of a process reads: `code 0`, `signal SIGKILL`. */
+export function exitHow(code: number | null, signal: string | null): string {
+  return signal ? `signal ${signal}` : `code ${code}`;
+}
+
+/** The line a person reads for an event: the one text view of it. */
+export function describe(e: EventBody): string {
+  switch (e.type) {
+    case 'listening':
+      return `listening at ${e.url}`;
+    case 'unlistening':
+      return `no longer listening at ${e.url}`;
+    case 'worker-spawn':
+      return `booting ${who(e)}`;
+    case 'worker-ready':
+      return `${who(e)} ready in ${e.bootMs} ms`;
+    case 'pool-ready':
+      return `all ${e.workers} workers ready`;
+    case 'worker-drain':
+      return `draining ${who(e)}: ${e.why}`;
+    case 'worker-recycle':
+      return `recycling ${who(e)}: ${e.why}`;
+    case 'worker-kill':
+      return `killing ${who(e)} with SIGKILL, on request`;
+    case 'worker-timeout':
+      return `WORKER TIMEOUT: ${who(e)} sent no heartbeat for ${(e.silentMs / 1000).toFixed(1)}s (timeout ${e.timeoutS}s); sending SIGINT for its stack, then SIGKILL`;
+    case 'worker-boot-timeout':
+      return `${who(e)} not ready after ${e.bootTimeoutS}s; sending SIGINT for its stack, then SIGKILL`;
+    case 'drain-overdue':
+      return `${who(e)} did not drain within ${e.gracefulTimeoutS}s; SIGKILL`;
+    case 'worker-exit':
+      return exitLine(e);
+    case 'worker-boot-failed': {
+      if (e.retryInMs === null) return `${who(e)} failed to boot: ${e.error}`;
+      const retry = `retrying in ${(e.retryInMs / 1000).toFixed(1)}s`;
+      return e.same
+        ? `${who(e)} failed to boot again (same error); ${retry}`
+        : `${who(e)} failed to boot: ${e.error}; ${retry}`;
+    }
+    case 'worker-warning':
+      return `${who(e)}: ${e.text}${e.more ? ' (further warnings from it are not logged)' : ''}`;
+    case 'worker-bad-message':
+      return `${who(e)} sent ${e.text}; ignored${e.more ? ' (further bad messages from it are ignored silently)' : ''}`;
+    case 'scale':
+      return `scaling from ${e.from} to ${e.to} workers`;
+    case 'scale-refused': {
+      const limit = e.wanted < 1 ? 'never goes below 1' : `is capped at max-workers ${e.max}`;
+      return `cannot scale to ${e.wanted}: the pool ${limit}; staying at ${e.current}`;
+    }
+    case 'reload-queued':
+      return 'reload requested while one runs; one more will follow it';
+    case 'reload-start':
+      return `reload started: replacing ${e.replacing} workers with ${plural(e.workers, 'new worker')}${e.count ? ` (${e.count})` : ''}, one new worker first`;
+    case 'reload-canary-ready':
+      return `reload: the first new worker (pid ${e.pid}) is ready; replacing the rest`;
+    case 'config-changed':
+      return `config re-read: ${e.changes.join(', ')}`;
+    case 'config-note':
+      return e.note;
+    case 'reload-end':
+      return reloadLine(e);
+    case 'stop-begin':
+      return e.quick
+        ? 'quick stop: workers exit now'
+        : `graceful stop: draining workers (up to ${e.gracefulTimeoutS}s)`;
+    case 'give-up':
+      return `no worker could boot the app: ${e.error}. Fix the app and start again.`;
+    case 'stopped':
+      return 'stopped';
+    case 'warning':
+      return e.text;
+  }
+}
+
+function exitLine(e: Extract<EventBody, { type: 'worker-exit' }>): string {
+  const how = exitHow(e.code, e.signal);
+  switch (e.cause) {
+    case 'timeout':
+      return `${who(e)} killed after timeout (${how}); ${e.where ?? ''}`;
+    case 'drained':
+      return `${who(e)} exited (${how}) after draining`;
+    case 'quit':
+      return `${who(e)} exited (${how}) on quick stop`;
+    case 'killed':
+      return `${who(e)} killed on request (${how})${e.stopping ? '' : '; replacing it'}`;
+    case 'boot-failed':
+    case 'boot-timeout':
+      // Said once, by the worker-boot-failed event that follows.
+      return `${who(e)} exited (${how}) before it was ready`;
+    case 'crashed':
+      return `${who(e)} exited unexpectedly (${how})${e.stopping ? '' : '; replacing it'}`;
+  }
+}
+
+function reloadLine(e: Extract<EventBody, { type: 'reload-end' }>): string {
+  switch (e.outcome) {
+    case 'done':
+      return `reload done: ${e.newReady} new workers ready${e.count ? ` (${e.count})` : ''}, ${e.oldDrained} old drained in ${(e.seconds ?? 0).toFixed(1)}s`;
+    case 'rolled-back': {
+      const serving = e.serving ?? 0;
+      const onNew = e.onNew ?? 0;
+      // Honest about a mixed pool: new workers that did boot are kept, and they run the new code.
+      const mix =
+        onNew > 0 ? ` (${onNew} of them already run the new code)` : ', all on the old code';
+      return `reload rolled back: the new code failed to boot: ${e.error}. ${plural(serving, 'worker')} keep${serving === 1 ? 's' : ''} serving${mix}.`;
+    }
+    case 'abandoned':
+      return `reload abandoned: ${e.error}`;
+    case 'refused':
+      return `reload not done: ${e.error}; the running config and workers are kept`;
+    case 'not-started':
+      return `not reloading: ${e.error}`;
+  }
+}
+
+/** The level an event is shown at. */
+export function levelOf(e: EventBody): EventLevel {
+  switch (e.type) {
+    case 'worker-timeout':
+    case 'worker-boot-timeout':
+    case 'worker-boot-failed':
+    case 'give-up':
+      return 'error';
+    case 'worker-kill':
+    case 'drain-overdue':
+    case 'worker-warning':
+    case 'worker-bad-message':
+    case 'scale-refused':
+    case 'warning':
+      return 'warn';
+    case 'reload-end':
+      return e.ok ? 'info' : e.outcome === 'not-started' ? 'debug' : 'error';
+    case 'worker-exit':
+      switch (e.cause) {
+        case 'timeout':
+          return 'error';
+        case 'drained':
+        case 'quit':
+          return e.code === 0 ? 'info' : 'warn';
+        case 'killed':
+          return 'warn';
+        case 'boot-failed':
+        case 'boot-timeout':
+          return 'debug';
+        case 'crashed':
+          return e.stopping ? 'info' : 'error';
+      }
+      return 'info';
+    default:
+      return 'info';
+  }
+}

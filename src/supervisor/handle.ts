@@ -1,0 +1,220 @@
+// Runs in the supervisor: its handle of one worker process. The handle owns the worker's
+// lifecycle (`moveTo`, the only place a state changes), its deadlines (the next SIGKILL, the
+// drain deadline), how it is being ended, the stack it prints when stuck, and its name.
+
+import { monotonic } from '../clock.js';
+import { type ExitCause, exitHow } from '../events.js';
+import type { SparseHistogram } from '../histogram.js';
+import { quantile } from '../histogram.js';
+import type { WorkerStats } from '../ipc.js';
+import type { Ending, PlanWorker } from './plan.js';
+import type { WorkerState } from './snapshot.js';
+import type { WorkerProcess } from './spawn.js';
+
+/** Which lifecycle moves are legal. Anything may exit; nothing leaves `exited`. */
+const MOVES: Record<WorkerState, WorkerState[]> = {
+  spawning: ['booting', 'draining', 'exited'],
+  booting: ['ready', 'draining', 'exited'],
+  ready: ['draining', 'exited'],
+  draining: ['exited'],
+  exited: [],
+};
+
+/** How far back req/s and latency percentiles look. */
+const WINDOW_MS = 10_000;
+/** After SIGINT on a timeout, how long Node gets to print the stuck stack before SIGKILL. */
+const STACK_GRACE_MS = 1500;
+/** A worker drained before it was ready gets this long to exit before SIGKILL. */
+const NOT_READY_GRACE_MS = 2000;
+/** After SIGQUIT on a quick stop, how long before SIGKILL. */
+const QUICK_STOP_GRACE_MS = 1000;
+
+export class WorkerHandle implements PlanWorker {
+  state: WorkerState = 'spawning';
+  readonly spawnedAt = monotonic();
+  readyAt: number | null = null;
+  lastHeartbeat: number | null = null;
+  stats: WorkerStats | null = null;
+  cpu: number | null = null;
+  rss: number | null = null;
+  /** Asked to be replaced (max-requests, `k`): it keeps serving until its successor is ready. */
+  recycling = false;
+  ending: Ending | null = null;
+  /** When to send SIGKILL, if the worker is still alive then. */
+  killAt: number | null = null;
+  drainDeadline: number | null = null;
+  /** The stack Node printed on SIGINT (--trace-sigint), innermost frame first; null if not asked. */
+  stuckStack: string[] | null = null;
+  /** Node announced its SIGINT trace (frames may follow, or none if the loop was idle). */
+  private sigintSeen = false;
+  bootError: { message: string; where: string | null } | null = null;
+  badMessages = 0;
+  warnings = 0;
+  private samples: Array<{ at: number; requests: number; latency: SparseHistogram }> = [];
+
+  constructor(
+    readonly id: number,
+    readonly slot: number,
+    /** The reload generation whose code this worker loaded. */
+    readonly gen: number,
+    readonly proc: WorkerProcess,
+  ) {}
+
+  get pid(): number {
+    return this.proc.pid;
+  }
+
+  /** "worker 2 (pid 123)": how every line names this worker. */
+  get name(): string {
+    return `worker ${this.slot} (pid ${this.pid})`;
+  }
+
+  /** Moves along the lifecycle; returns false (and stays) for a move that is not allowed. */
+  moveTo(next: WorkerState): boolean {
+    if (!MOVES[this.state].includes(next)) return false;
+    this.state = next;
+    if (next === 'ready') this.readyAt = monotonic();
+    return true;
+  }
+
+  get live(): boolean {
+    return this.state !== 'exited';
+  }
+
+  /** Serving or about to: not draining, not gone. */
+  get active(): boolean {
+    return this.state === 'spawning' || this.state === 'booting' || this.state === 'ready';
+  }
+
+  /** Being killed for a timeout: it must not pass as ready (or as a reload's canary). */
+  get timedOut(): boolean {
+    return this.ending === 'timeout' || this.ending === 'boot-timeout';
+  }
+
+  // ---- ending it ----------------------------------------------------------------------------
+
+  /** Stop accepting, answer what it has, exit 0; SIGKILL after the graceful timeout. */
+  drain(gracefulMs: number): void {
+    if (!this.live || this.state === 'draining') return;
+    const serving = this.state === 'ready';
+    this.moveTo('draining');
+    this.ending ??= 'drain';
+    this.drainDeadline = monotonic() + gracefulMs;
+    // A booting worker may already accept (its 'ready' can be in flight): SIGTERM lets it answer
+    // what it took; with nothing to answer it exits at once. SIGKILL if it lingers.
+    this.signal('SIGTERM');
+    if (!serving) this.killAt = monotonic() + NOT_READY_GRACE_MS;
+  }
+
+  /** Quick stop: SIGQUIT (exit now), SIGKILL if it is still there soon after. */
+  quit(): void {
+    if (!this.live) return;
+    // Before the runtime handles SIGQUIT its default action dumps core: not-ready workers get SIGKILL.
+    const handlesQuit = this.state === 'ready' || this.state === 'draining';
+    this.moveTo('draining');
+    if (!this.timedOut) this.ending = 'quit';
+    this.signal(handlesQuit ? 'SIGQUIT' : 'SIGKILL');
+    this.killAt = Math.min(
+      this.killAt ?? Number.POSITIVE_INFINITY,
+      monotonic() + QUICK_STOP_GRACE_MS,
+    );
+  }
+
+  /** SIGINT first (Node prints the stuck JS stack: --trace-sigint), SIGKILL after a short grace. */
+  murder(why: 'timeout' | 'boot-timeout'): void {
+    this.ending = why;
+    this.stuckStack = [];
+    this.signal('SIGINT');
+    this.killAt = monotonic() + STACK_GRACE_MS;
+  }
+
+  /** SIGKILL now; `onRequest` when a person asked for it (K, the control socket). */
+  kill(onRequest = false): void {
+    if (onRequest && !this.timedOut) this.ending = 'killed';
+    this.killAt = null;
+    this.drainDeadline = null;
+    this.signal('SIGKILL');
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    if (this.pid <= 0 || !this.live) return;
+    this.proc.kill(sig);
+  }
+
+  // ---- what it says -------------------------------------------------------------------------
+
+  /** A line of its stderr: part of the stuck stack while one is being collected. */
+  stderrLine(line: string): void {
+    if (this.stuckStack === null) return;
+    if (/^\s+at /.test(line)) this.stuckStack.push(line.trim().replace(/^at /, ''));
+    else if (line.startsWith('KEYBOARD_INTERRUPT')) this.sigintSeen = true;
+  }
+
+  /** Where a timed-out worker was stuck, as one line. */
+  whereStuck(): string {
+    const frames = this.stuckStack ?? [];
+    if (frames.length) return `stuck at ${frames.slice(0, 3).join(' ← ')}`;
+    return this.sigintSeen
+      ? 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)'
+      : 'no stack was printed (the app may listen for SIGINT, which turns --trace-sigint off)';
+  }
+
+  /** Why it exited, from how it was being ended and the state it was in. */
+  exitCause(was: WorkerState): ExitCause {
+    const booting = was === 'spawning' || was === 'booting';
+    if (this.timedOut) return booting ? 'boot-timeout' : 'timeout';
+    if (this.ending === 'killed') return 'killed';
+    if (was === 'draining') return this.ending === 'quit' ? 'quit' : 'drained';
+    if (booting) return 'boot-failed';
+    return 'crashed';
+  }
+
+  /** The slot's last exit as the dashboard shows it. */
+  static exitReason(cause: ExitCause, code: number | null, signal: string | null): string {
+    switch (cause) {
+      case 'timeout':
+        return 'timeout';
+      case 'boot-timeout':
+        return 'boot timeout';
+      case 'boot-failed':
+        return 'boot failed';
+      case 'killed':
+        return 'killed';
+      case 'drained':
+      case 'quit':
+        return code === 0 ? cause : exitHow(code, signal);
+      case 'crashed':
+        return exitHow(code, signal);
+    }
+  }
+
+  recordHeartbeat(stats: WorkerStats): void {
+    const now = monotonic();
+    this.lastHeartbeat = now;
+    this.stats = stats;
+    this.samples.push({ at: now, requests: stats.requests, latency: stats.latency });
+    while (this.samples.length > 2 && (this.samples[0]?.at ?? now) < now - WINDOW_MS) {
+      this.samples.shift();
+    }
+  }
+
+  /** Requests per second over the recent window. */
+  get rps(): number {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    if (!first || !last || last.at === first.at) return 0;
+    return ((last.requests - first.requests) * 1000) / (last.at - first.at);
+  }
+
+  /** A latency percentile (0..1) over the recent window, in ms. */
+  latency(q: number): number | null {
+    return quantile(
+      this.samples.map((s) => s.latency),
+      q,
+    );
+  }
+
+  get requests(): number {
+    return this.stats?.requests ?? 0;
+  }
+}
