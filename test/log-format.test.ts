@@ -1,0 +1,48 @@
+// --log-format json: the headless log as one JSON object per line, each a typed event with its
+// details (or a worker's output line), for log shippers and for programs that follow gsup.
+
+import test from 'ava';
+import { get, gsup, until } from './helpers.js';
+
+interface Record {
+  time: string;
+  level: string;
+  type: string;
+  [key: string]: unknown;
+}
+
+test('--log-format json writes every event and output line as a typed JSON object', async (t) => {
+  const g = gsup(t, ['start', 'chatty.js', '-w', '2', '-b', '127.0.0.1:0', '--log-format', 'json']);
+  const records = () => g.lines.map((l) => JSON.parse(l) as Record);
+  await until(
+    'two workers ready',
+    () => records().filter((r) => r.type === 'worker-ready').length === 2,
+  );
+  const listening = records().find((r) => r.type === 'listening');
+  t.truthy(listening, g.lines.join('\n'));
+  const url = String(listening?.url);
+  t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
+  await get(`${url}/hello`);
+  await until('the worker output arrived', () =>
+    records().some((r) => r.type === 'output' && r.stream === 'stderr'),
+  );
+  g.child.kill('SIGTERM');
+  t.is(await g.exited, 0);
+
+  const all = records();
+  for (const r of all) {
+    t.false(Number.isNaN(Date.parse(r.time)), `a time on ${JSON.stringify(r)}`);
+    t.true(['debug', 'info', 'warn', 'error'].includes(r.level));
+  }
+  const spawned = all.filter((r) => r.type === 'worker-spawn').map((r) => r.pid);
+  const ready = all.filter((r) => r.type === 'worker-ready').map((r) => r.pid);
+  t.deepEqual(new Set(ready), new Set(spawned));
+  t.true(all.every((r) => r.type !== 'worker-ready' || typeof r.bootMs === 'number'));
+  const out = all.find((r) => r.type === 'output' && r.stream === 'stdout');
+  t.like(out, { line: 'handling /hello' });
+  t.true(spawned.includes(out?.pid));
+  const exits = all.filter((r) => r.type === 'worker-exit');
+  t.is(exits.length, 2);
+  t.true(exits.every((r) => r.cause === 'drained' && r.code === 0));
+  t.like(all.at(-1), { type: 'stopped', code: 0, message: 'stopped' });
+});
