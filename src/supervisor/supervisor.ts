@@ -13,6 +13,7 @@ import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig } from '../protocol.js';
 import { backoffMs } from './backoff.js';
 import { type BindSpec, formatBind, type Listener, openListener } from './listener.js';
+import { checkScale, refusalLine, type ScaleRequest, type ScaleResult } from './scale.js';
 import type {
   EventKind,
   EventLevel,
@@ -202,22 +203,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.manage();
   }
 
-  /** Sets the worker count: a number, or a change like +1 / -1. Clamped to 1..maxWorkers. */
-  scale(to: number | { by: number }): number {
-    if (this.stopMode) return this.target;
-    const wanted = typeof to === 'number' ? to : this.target + to.by;
-    const next = Math.max(1, Math.min(this.options.maxWorkers, Math.trunc(wanted)));
-    if (next !== this.target) {
-      this.log('info', 'scale', `scaling from ${this.target} to ${next} workers`);
-      this.emit('lifecycle', 'scale', { from: this.target, to: next });
-      this.target = next;
+  /** Sets the worker count ({to: N}) or changes it ({by: ±N}); checkScale refuses what is out of range. */
+  scale(req: ScaleRequest): ScaleResult {
+    if (this.stopMode) return { ok: true, from: this.target, to: this.target };
+    const r = checkScale(this.target, req, this.options.maxWorkers);
+    if (!r.ok) {
+      this.log('warn', 'scale', refusalLine(this.target, req, this.options.maxWorkers, r.error));
+    } else if (r.to !== this.target) {
+      this.log('info', 'scale', `scaling from ${this.target} to ${r.to} workers`);
+      this.emit('lifecycle', 'scale', { from: this.target, to: r.to });
+      this.target = r.to;
       this.manage();
-    } else if (next !== wanted) {
-      const limit =
-        wanted < 1 ? 'never goes below 1' : `is capped at max-workers ${this.options.maxWorkers}`;
-      this.log('warn', 'scale', `cannot scale to ${wanted}: the pool ${limit}; staying at ${next}`);
     }
-    return this.target;
+    return r;
   }
 
   /**
@@ -860,7 +858,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (next.uid !== undefined) this.options.uid = next.uid;
     if (next.gid !== undefined) this.options.gid = next.gid;
     if (changed.length) this.log('info', 'reload', `config re-read: ${changed.join(', ')}`);
-    if (next.workers !== undefined && next.workers !== this.target) this.scale(next.workers);
+    if (next.workers !== undefined && next.workers !== this.target)
+      this.scale({ to: next.workers });
   }
 
   private runQueuedReload(): void {
