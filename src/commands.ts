@@ -247,7 +247,7 @@ const reload = command<NoArgs>({
 
 const stop = command<{ quick: boolean }>({
   name: 'stop',
-  doc: 'graceful stop (drain, then exit 0); quick: workers exit now',
+  doc: 'graceful stop (drain, then exit 0); a quick stop (`q` twice, Ctrl-C, `--quick`) makes the workers exit now',
   args: '"quick": true',
   signals: [
     { signal: 'SIGTERM', args: { quick: false }, what: 'graceful stop' },
