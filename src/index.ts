@@ -2,6 +2,7 @@
 
 export { parseAppSpec } from './app-spec.js';
 export { BindError, type BindSpec, formatBind, parseBind } from './supervisor/listener.js';
+export type { ScaleRequest, ScaleResult } from './supervisor/scale.js';
 export type {
   PoolEvent,
   PoolSnapshot,

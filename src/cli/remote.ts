@@ -105,7 +105,7 @@ export async function remote(verb: string, argv: string[]): Promise<number> {
   try {
     const command = verbCommand(verb);
     if (!command) return EXIT_USAGE;
-    return await PRINTERS[command.name as keyof typeof PRINTERS](client, parsed, command);
+    return await (PRINTERS[command.name] ?? sendAndSay)(client, parsed, command);
   } finally {
     client.close();
   }
@@ -118,8 +118,20 @@ function send(client: ControlClient, command: Command, args: unknown) {
 
 type Printer = (client: ControlClient, parsed: Parsed, command: Command) => Promise<number>;
 
+/** A verb with no printer of its own: its reply's result, as JSON. */
+async function sendAndSay(
+  client: ControlClient,
+  parsed: Parsed,
+  command: Command,
+): Promise<number> {
+  const r = await send(client, command, parsed.args);
+  if (!r.ok) return failed(r.error);
+  process.stdout.write(`gsup: ${command.name}: ${JSON.stringify(r.result)}\n`);
+  return EXIT_OK;
+}
+
 /** How each verb shows its reply (a view concern; what it sends comes from the command table). */
-const PRINTERS = {
+const PRINTERS: Partial<Record<string, Printer>> = {
   status: (client, parsed) => status(client, parsed.values.json === true),
   scale: async (client, parsed, command) => {
     const r = await send(client, command, parsed.args);
@@ -131,7 +143,7 @@ const PRINTERS = {
   reload: (client) => reload(client),
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
   subscribe: (client) => top(client),
-} satisfies Record<string, Printer>;
+};
 
 async function status(client: ControlClient, json: boolean): Promise<number> {
   const r = await client.request({ cmd: 'status' });
