@@ -434,7 +434,9 @@ export class Dashboard {
     const args = binding.args(ctx);
     if (args === null) return;
     this.note(binding.note(ctx));
-    void binding.command.run(this.options.commands, args, 'key');
+    const done = binding.command.run(this.options.commands, args, 'key');
+    // A remote pool that fails shows it by closing the connection; the key has nothing to add.
+    if (done instanceof Promise) done.catch(() => undefined);
     if (binding.command.name === 'stop') {
       this.stopping = true;
       this.scheduleRender();
