@@ -1,6 +1,7 @@
 // The programmatic API: the CLI is a thin layer over these.
 
 export { parseAppSpec } from './app-spec.js';
+export type { ScaleRequest, ScaleResult } from './scale.js';
 export { BindError, type BindSpec, formatBind, parseBind } from './supervisor/listener.js';
 export type {
   PoolEvent,

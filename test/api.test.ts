@@ -50,7 +50,11 @@ test('scale, recycle and kill through the API; the snapshot follows', async (t) 
   await until('1 worker ready', () => sup.snapshot().ready === 1);
   t.like(sup.scale({ to: 3 }), { ok: true, to: 3 });
   await until('3 workers ready', () => sup.snapshot().ready === 3);
-  t.false(sup.scale({ by: 100 }).ok, 'refused above maxWorkers (one policy for every door)');
+  // Past maxWorkers a request is refused, not capped (issue 10: one answer for 103 and +100).
+  t.deepEqual(sup.scale({ by: 100 }), {
+    ok: false,
+    error: '103 is above max-workers 8 (start gsup with a higher --max-workers)',
+  });
   t.is(sup.snapshot().target, 3);
   t.like(sup.scale({ to: 2 }), { ok: true, to: 2 });
   await until('2 workers live', () => sup.snapshot().live === 2);

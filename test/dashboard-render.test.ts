@@ -66,11 +66,11 @@ function render(snap: PoolSnapshot, cols: number, rows: number) {
   const dash = new Dashboard({
     source,
     commands: {
-      scale: () => 0,
+      scale: () => ({ ok: false, error: 'not in this test' }),
       reload: async () => ({ ok: true, message: '' }),
       stop: () => 0,
-      recycle: () => 0,
-      kill: () => 0,
+      recycle: () => false,
+      kill: () => false,
     },
     refreshMs: 100,
     input: term.input,

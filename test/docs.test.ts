@@ -1,6 +1,7 @@
 // The docs work: every gsup command quoted in README.md and docs/ parses, the README's quick start
-// runs, the settings table is the schema's, the nginx config in docs/deploy.md proxies through
-// reloads, and the screenshot script runs and draws what the README says it shows.
+// runs, the settings and steering tables are the schema's and the command table's, the nginx
+// config in docs/deploy.md proxies through reloads, and the screenshot script runs and draws what
+// the README says it shows.
 import { execFileSync, spawn } from 'node:child_process';
 import {
   copyFileSync,
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../dist/demo/free-port.js';
+import { tableInReadme as commandsInReadme, commandsTable } from '../scripts/commands-table.js';
 import { docCommands } from '../scripts/doc-commands.js';
 import { settingsTable, tableInReadme } from '../scripts/settings-table.js';
 import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, until } from './helpers.js';
@@ -90,6 +92,13 @@ test('the README settings table is the one generated from the schema', (t) => {
   const table = tableInReadme(readme);
   t.not(table, null, 'README.md has the settings markers');
   t.is(table, settingsTable(), 'regenerate it with: npm run docs:settings');
+});
+
+test('the README steering table is the one generated from the command table', (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = commandsInReadme(readme);
+  t.not(table, null, 'README.md has the commands markers');
+  t.is(table, commandsTable(), 'regenerate it with: npm run docs:commands');
 });
 
 test('every gsup command quoted in the docs parses (run with --help)', async (t) => {

@@ -1,6 +1,7 @@
 // argv → command. Each verb lives in its own module; this file only dispatches.
 
 import { readFileSync } from 'node:fs';
+import { COMMANDS, signalsHelp } from '../commands.js';
 import { suggest } from '../config/parse.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { check } from './check.js';
@@ -8,31 +9,20 @@ import { demo } from './demo.js';
 import { remote } from './remote.js';
 import { start } from './start.js';
 
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; doc: string }> = {
+/** The verbs: running a pool, and one per command-table row that has a CLI verb. */
+const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; doc: string }> = {
   start: { run: start, doc: 'run APP on a pool of workers (gsup start --help)' },
   demo: { run: demo, doc: 'the live dashboard on a bundled demo app, with gentle load' },
   check: { run: check, doc: 'validate the configuration; print every setting and its source' },
-  status: {
-    run: (argv) => remote('status', argv),
-    doc: 'the pool of a running gsup, as a table (--json: the snapshot)',
-  },
-  scale: {
-    run: (argv) => remote('scale', argv),
-    doc: 'gsup scale 8 | +2 | -1: change the worker count',
-  },
-  reload: {
-    run: (argv) => remote('reload', argv),
-    doc: 'graceful rolling reload; waits for done or rolled back',
-  },
-  stop: { run: (argv) => remote('stop', argv), doc: 'graceful stop (--quick: workers exit now)' },
-  top: {
-    run: (argv) => remote('top', argv),
-    doc: 'the live dashboard of a running gsup; q detaches',
-  },
+  ...Object.fromEntries(
+    COMMANDS.flatMap(({ cli }) =>
+      cli ? [[cli.verb, { run: (argv: string[]) => remote(cli.verb, argv), doc: cli.doc }]] : [],
+    ),
+  ),
 };
 
 function help(): string {
-  const verbs = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.doc}`);
+  const verbs = Object.entries(VERBS).map(([name, c]) => `  ${name.padEnd(10)} ${c.doc}`);
   return [
     'gsup: a pre-fork worker-pool supervisor for Node.js HTTP servers',
     '',
@@ -43,9 +33,21 @@ function help(): string {
     '',
     'The steering verbs take --name NAME (default: default) or --control PATH.',
     '',
-    'Signals to a running gsup: HUP reload, TTIN/TTOU one worker more/fewer, TERM graceful stop,',
-    'INT/QUIT quick stop, USR1 reopen the log file.',
+    ...wrap(`Signals to a running gsup: ${signalsHelp()}.`, 96),
   ].join('\n');
+}
+
+/** `text` in lines of at most `width` characters, broken between words. */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -61,9 +63,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`gsup ${pkg.version} (node ${process.version})\n`);
     return EXIT_OK;
   }
-  const command = COMMANDS[verb];
+  const command = VERBS[verb];
   if (!command) {
-    const guess = suggest(verb, Object.keys(COMMANDS));
+    const guess = suggest(verb, Object.keys(VERBS));
     process.stderr.write(
       `gsup: unknown command ${JSON.stringify(verb)}${guess ? `; did you mean ${guess}?` : ''} (see gsup --help)\n`,
     );

@@ -3,22 +3,16 @@
 
 import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
+import { type Command, verbCommand } from '../commands.js';
 import { ConfigError, suggest } from '../config/parse.js';
 import { SETTINGS } from '../config/schema.js';
-import { ControlClient, NotRunningError } from '../control/client.js';
+import { ControlClient, NotRunningError, type RequestBody } from '../control/client.js';
 import { controlPath } from '../control/paths.js';
-import { parseScale } from '../control/protocol.js';
 import { Dashboard, type PoolCommands, type PoolSource } from '../dashboard/dashboard.js';
 import { columnsFor, headerLines, plain, tableHeader, tableRow } from '../dashboard/format.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
-
-interface VerbSpec {
-  usage: string;
-  flags: Record<string, { type: 'boolean' | 'string'; doc: string }>;
-  positionals: [number, number];
-}
 
 const COMMON = {
   name: { type: 'string', doc: 'the instance to talk to (default: default)' },
@@ -26,31 +20,16 @@ const COMMON = {
   help: { type: 'boolean', doc: 'show this help' },
 } as const;
 
-const VERBS: Record<string, VerbSpec> = {
-  status: {
-    usage: 'gsup status [--json]',
-    flags: { json: { type: 'boolean', doc: 'print the snapshot as JSON' } },
-    positionals: [0, 0],
-  },
-  scale: { usage: 'gsup scale N | +N | -N', flags: {}, positionals: [1, 1] },
-  reload: { usage: 'gsup reload', flags: {}, positionals: [0, 0] },
-  stop: {
-    usage: 'gsup stop [--quick]',
-    flags: { quick: { type: 'boolean', doc: 'workers exit now instead of draining' } },
-    positionals: [0, 0],
-  },
-  top: { usage: 'gsup top', flags: {}, positionals: [0, 0] },
-};
-
 interface Parsed {
   values: Record<string, string | boolean | undefined>;
-  positionals: string[];
+  /** The command's arguments, from its row's verb spec. */
+  args: unknown;
   path: string;
   name: string;
 }
 
 function parseVerb(verb: string, argv: string[]): Parsed | string {
-  const spec = VERBS[verb];
+  const spec = verbCommand(verb)?.cli;
   if (!spec) throw new Error(`no such verb ${verb}`);
   const flags = { ...COMMON, ...spec.flags };
   const options = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { type: v.type }]));
@@ -81,16 +60,20 @@ function parseVerb(verb: string, argv: string[]): Parsed | string {
   if (nameSetting?.pattern && !nameSetting.pattern.re.test(name)) {
     return `name: expected ${nameSetting.pattern.expected}, got ${JSON.stringify(name)} (from the command line)`;
   }
+  const args = spec.args(values, parsed.positionals);
+  if (typeof args === 'string') return args;
   const path = controlPath(name, typeof values.control === 'string' ? values.control : null);
-  return { values, positionals: parsed.positionals, path, name };
+  return { values, args, path, name };
 }
 
 function verbHelp(verb: string): string {
-  const spec = VERBS[verb];
+  const spec = verbCommand(verb)?.cli;
   if (!spec) return '';
   const flags = { ...spec.flags, ...COMMON };
   return [
     `Usage: ${spec.usage} [--name NAME] [--control PATH]`,
+    '',
+    spec.doc,
     '',
     ...Object.entries(flags).map(
       ([k, v]) => `  --${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(24) + v.doc,
@@ -120,23 +103,47 @@ export async function remote(verb: string, argv: string[]): Promise<number> {
     throw err;
   }
   try {
-    switch (verb) {
-      case 'status':
-        return await status(client, parsed.values.json === true);
-      case 'scale':
-        return await scale(client, parsed.positionals[0] ?? '');
-      case 'reload':
-        return await reload(client);
-      case 'stop':
-        return await stop(client, parsed.values.quick === true);
-      case 'top':
-        return await top(client);
-    }
-    return EXIT_USAGE;
+    const command = verbCommand(verb);
+    if (!command) return EXIT_USAGE;
+    return await (PRINTERS[command.name] ?? sendAndSay)(client, parsed, command);
   } finally {
     client.close();
   }
 }
+
+/** Sends a verb's command over the socket: its arguments encoded as its row says. */
+function send(client: ControlClient, command: Command, args: unknown) {
+  return client.request({ cmd: command.name, ...command.encode(args) } as RequestBody);
+}
+
+type Printer = (client: ControlClient, parsed: Parsed, command: Command) => Promise<number>;
+
+/** A verb with no printer of its own: its reply's result, as JSON. */
+async function sendAndSay(
+  client: ControlClient,
+  parsed: Parsed,
+  command: Command,
+): Promise<number> {
+  const r = await send(client, command, parsed.args);
+  if (!r.ok) return failed(r.error);
+  process.stdout.write(`gsup: ${command.name}: ${JSON.stringify(r.result)}\n`);
+  return EXIT_OK;
+}
+
+/** How each verb shows its reply (a view concern; what it sends comes from the command table). */
+const PRINTERS: Partial<Record<string, Printer>> = {
+  status: (client, parsed) => status(client, parsed.values.json === true),
+  scale: async (client, parsed, command) => {
+    const r = await send(client, command, parsed.args);
+    if (!r.ok) return failed(r.error);
+    const { target } = r.result as { target: number };
+    process.stdout.write(`gsup: scaling to ${target} worker${target === 1 ? '' : 's'}\n`);
+    return EXIT_OK;
+  },
+  reload: (client) => reload(client),
+  stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
+  subscribe: (client) => top(client),
+};
 
 async function status(client: ControlClient, json: boolean): Promise<number> {
   const r = await client.request({ cmd: 'status' });
@@ -160,18 +167,6 @@ async function status(client: ControlClient, json: boolean): Promise<number> {
       `slot ${w.slot}: flapping, ${w.failures} failed boots, next try in ${(w.retryInMs / 1000).toFixed(1)}s`,
     );
   process.stdout.write(`${lines.join('\n')}\n`);
-  return EXIT_OK;
-}
-
-async function scale(client: ControlClient, arg: string): Promise<number> {
-  const to = parseScale(arg);
-  if (to === null) {
-    process.stderr.write(`gsup: scale: expected N, +N or -N, got ${JSON.stringify(arg)}\n`);
-    return EXIT_USAGE;
-  }
-  const r = await client.request({ cmd: 'scale', to: arg });
-  if (!r.ok) return failed(r.error);
-  process.stdout.write(`gsup: scaling to ${(r.result as { target: number }).target} workers\n`);
   return EXIT_OK;
 }
 
@@ -248,21 +243,23 @@ export async function remoteSource(client: ControlClient): Promise<PoolSource> {
   } as PoolSource;
 }
 
-/** PoolCommands that travel over the socket. */
+/** PoolCommands that travel over the socket: `gsup top`'s keys act on the remote pool. */
 export function remoteCommands(client: ControlClient): PoolCommands {
+  const ok = async (body: RequestBody) => (await client.request(body)).ok;
   return {
-    scale: (req) =>
-      void client.request({
-        cmd: 'scale',
-        to: 'to' in req ? req.to : `${req.by >= 0 ? '+' : ''}${req.by}`,
-      }),
+    scale: async (req) => {
+      const r = await client.request({ cmd: 'scale', ...req });
+      if (!r.ok) return { ok: false, error: r.error };
+      const { from, target } = r.result as { from: number; target: number };
+      return { ok: true, from, to: target };
+    },
     reload: async () => {
       const r = await client.request({ cmd: 'reload' });
       return r.ok ? (r.result as ReloadResult) : { ok: false, message: r.error };
     },
     stop: (opts) => void client.request({ cmd: 'stop', quick: opts?.quick === true }),
-    recycle: (pid) => void client.request({ cmd: 'recycle', pid }),
-    kill: (pid) => void client.request({ cmd: 'kill', pid }),
+    recycle: (pid) => ok({ cmd: 'recycle', pid }),
+    kill: (pid) => ok({ cmd: 'kill', pid }),
   };
 }
 
@@ -270,5 +267,3 @@ function failed(error: string): number {
   process.stderr.write(`gsup: ${error}\n`);
   return EXIT_FAILURE;
 }
-
-export const REMOTE_VERBS = Object.keys(VERBS);

@@ -3,6 +3,7 @@
 
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
+import { type Pool, signalBindings } from '../commands.js';
 import { type Resolved, resolveStart } from '../config/load.js';
 import { ConfigError, startHelp } from '../config/parse.js';
 import { controlPath } from '../control/paths.js';
@@ -90,15 +91,22 @@ export async function start(argv: string[]): Promise<number> {
   if (logger) attachLogger(logger);
   process.title = `gsup: ${config.name} ${appArg}`;
 
-  // The signal front door, as Gunicorn users know it. Installed before anything slow happens,
-  // so a signal during start-up is a command, not the default action (death or suspension).
-  process.on('SIGHUP', () => void sup.reload());
-  process.on('SIGTTIN', () => void sup.scale({ by: 1 }));
-  process.on('SIGTTOU', () => void sup.scale({ by: -1 }));
-  process.on('SIGTERM', () => void sup.stop());
-  process.on('SIGINT', () => void sup.stop({ quick: true }));
-  process.on('SIGQUIT', () => void sup.stop({ quick: true }));
-  process.on('SIGUSR1', () => logger?.reopen());
+  // The signal front door, as Gunicorn users know it, read off the command table. Installed
+  // before anything slow happens, so a signal during start-up is a command, not the default
+  // action (death or suspension).
+  const pool: Pool = {
+    scale: (req) => sup.scale(req),
+    reload: () => sup.reload(),
+    stop: (opts) => sup.stop(opts),
+    recycle: (pid, why) => sup.recycle(pid, why),
+    kill: (pid) => sup.kill(pid),
+    snapshot: () => sup.snapshot(),
+    // The log file is this process's, not the pool's.
+    reopenLogs: () => logger?.reopen(),
+  };
+  for (const { signal, command, args } of signalBindings()) {
+    process.on(signal, () => void command.run(pool, args, 'signal'));
+  }
 
   // Refusals come before anything starts: a live pidfile, a name in use, an address in use.
   const pidfile = config.pidfile ? claimPidfile(config.pidfile) : null;

@@ -9,7 +9,8 @@ import { lineReader, type Reply, type Request, type StreamMessage } from './prot
 /** No instance answers at that path; the message says which name and where it looked. */
 export class NotRunningError extends Error {}
 
-type RequestBody = Request extends infer R
+/** A request as a caller writes it: the client adds the id. */
+export type RequestBody = Request extends infer R
   ? R extends { id?: number }
     ? Omit<R, 'id'>
     : never

@@ -1,6 +1,7 @@
 // The control socket's protocol: newline-delimited JSON. A client sends one request per line;
 // the supervisor answers each with one reply line carrying the protocol version. `subscribe`
-// turns the connection into a stream of snapshots, events and worker output.
+// turns the connection into a stream of snapshots, events and worker output. The commands and
+// their arguments are rows of the command table (src/commands.ts).
 
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
 
@@ -12,21 +13,12 @@ export const MAX_LINE_BYTES = 64 * 1024;
 export type Request =
   | { id?: number; cmd: 'status' }
   | { id?: number; cmd: 'scale'; to: number | string }
+  | { id?: number; cmd: 'scale'; by: number }
   | { id?: number; cmd: 'reload' }
   | { id?: number; cmd: 'stop'; quick?: boolean }
   | { id?: number; cmd: 'recycle'; pid: number }
   | { id?: number; cmd: 'kill'; pid: number }
   | { id?: number; cmd: 'subscribe' };
-
-export const COMMANDS = [
-  'status',
-  'scale',
-  'reload',
-  'stop',
-  'recycle',
-  'kill',
-  'subscribe',
-] as const;
 
 export type Reply =
   | { v: number; id?: number; ok: true; result: unknown }
@@ -39,18 +31,6 @@ export type StreamMessage =
   | { v: number; type: 'output'; output: WorkerOutput }
   // Output lines and events not sent because the subscriber was not reading.
   | { v: number; type: 'dropped'; lines: number };
-
-/** A scale argument: `8` sets the count, `+2` / `-1` change it. Returns null when malformed. */
-export function parseScale(to: unknown): number | { by: number } | null {
-  if (typeof to === 'number') return Number.isInteger(to) ? to : null;
-  if (typeof to !== 'string') return null;
-  const m = /^([+-]?)(\d{1,7})$/.exec(to.trim());
-  if (!m) return null;
-  const n = Number(m[2]);
-  if (m[1] === '+') return { by: n };
-  if (m[1] === '-') return { by: -n };
-  return n;
-}
 
 /**
  * Feeds a stream's text chunks and calls `onLine` for each complete line. Returns the length of

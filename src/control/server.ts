@@ -1,20 +1,20 @@
 // Runs in the supervisor: the control socket, the third front door to the supervisor's commands
-// (after signals and keys). One unix socket per instance, mode 0600, in a directory the user
-// owns. Bad input gets an error reply naming the problem; nothing a client sends can crash,
+// (after signals and keys). This file is the transport (framing, backpressure, subscribers); what
+// each command does is its row in src/commands.ts. One unix socket per instance, mode 0600, in a
+// directory the user owns. Bad input gets an error reply naming the problem; nothing a client sends can crash,
 // block or slow the supervisor.
 
 import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
+import { controlCommand, controlNames, type Outcome, runRequest } from '../commands.js';
 import { suggest } from '../config/parse.js';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 import {
-  COMMANDS,
   lineReader,
   MAX_LINE_BYTES,
   PROTOCOL_VERSION,
-  parseScale,
   type Reply,
   type StreamMessage,
 } from './protocol.js';
@@ -196,63 +196,29 @@ export class ControlServer {
     const reply = (r: { ok: true; result: unknown } | { ok: false; error: string }) =>
       this.send(conn, { v: PROTOCOL_VERSION, ...(id === undefined ? {} : { id }), ...r } as Reply);
     const fail = (error: string) => reply({ ok: false, error });
+    const cmd = req.cmd;
+    const names = controlNames();
+    if (typeof cmd !== 'string') return fail(`missing "cmd": one of ${names.join(', ')}`);
+    const command = controlCommand(cmd);
+    if (!command) {
+      const guess = suggest(cmd, names);
+      return fail(
+        `unknown command ${JSON.stringify(cmd.slice(0, 40))}${guess ? `; did you mean ${guess}?` : ''} (commands: ${names.join(', ')})`,
+      );
+    }
+    let outcome: Outcome;
     try {
-      const cmd = req.cmd;
-      if (typeof cmd !== 'string') return fail(`missing "cmd": one of ${COMMANDS.join(', ')}`);
-      switch (cmd) {
-        case 'status':
-          return reply({ ok: true, result: this.sup.snapshot() });
-        case 'scale': {
-          const to = parseScale(req.to);
-          if (to === null)
-            return fail(
-              `scale: expected "to" as N, "+N" or "-N", got ${JSON.stringify(req.to) ?? 'nothing'}`,
-            );
-          const done = this.sup.scale(typeof to === 'number' ? { to } : to);
-          return done.ok
-            ? reply({ ok: true, result: { target: done.to } })
-            : fail(`scale: ${done.error}`);
-        }
-        case 'reload': {
-          const r = await this.sup.reload();
-          return r.ok ? reply({ ok: true, result: r }) : fail(r.message);
-        }
-        case 'stop':
-          reply({ ok: true, result: { stopping: req.quick === true ? 'quick' : 'graceful' } });
-          void this.sup.stop({ quick: req.quick === true });
-          return;
-        case 'recycle':
-        case 'kill': {
-          const pid = req.pid;
-          if (typeof pid !== 'number' || !Number.isInteger(pid) || pid <= 0) {
-            return fail(
-              `${cmd}: expected "pid" as a worker's pid, got ${JSON.stringify(pid) ?? 'nothing'}`,
-            );
-          }
-          const done =
-            cmd === 'kill'
-              ? this.sup.kill(pid)
-              : this.sup.recycle(pid, 'asked over the control socket');
-          return done
-            ? reply({ ok: true, result: { pid } })
-            : fail(`${cmd}: no live worker has pid ${pid}`);
-        }
-        case 'subscribe': {
-          reply({ ok: true, result: { subscribed: true } });
-          this.subscribers.add({ conn, dropped: 0, lagging: false, held: [] });
-          // The first snapshot carries the recent events, so a new view starts with history.
-          this.send(conn, { v: PROTOCOL_VERSION, type: 'snapshot', snapshot: this.sup.snapshot() });
-          return;
-        }
-        default: {
-          const guess = suggest(cmd, [...COMMANDS]);
-          return fail(
-            `unknown command ${JSON.stringify(cmd.slice(0, 40))}${guess ? `; did you mean ${guess}?` : ''} (commands: ${COMMANDS.join(', ')})`,
-          );
-        }
-      }
+      const pending = runRequest(command, this.sup, req);
+      // Most commands answer at once: their reply is written before the next request is read.
+      outcome = pending instanceof Promise ? await pending : pending;
     } catch (err) {
       return fail(`internal error: ${(err as Error).message}`);
+    }
+    reply(outcome);
+    if (outcome.ok && command.streams) {
+      this.subscribers.add({ conn, dropped: 0, lagging: false, held: [] });
+      // The first snapshot carries the recent events, so a new view starts with history.
+      this.send(conn, { v: PROTOCOL_VERSION, type: 'snapshot', snapshot: this.sup.snapshot() });
     }
   }
 

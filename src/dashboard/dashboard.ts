@@ -5,8 +5,16 @@
 import { createRequire } from 'node:module';
 import blessed from 'blessed';
 import type contrib from 'blessed-contrib';
+import {
+  COMMANDS,
+  type KeyContext,
+  keyBinding,
+  keyBindings,
+  keyLabel,
+  type Pool,
+  VIEW_KEYS,
+} from '../commands.js';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
-import type { ReloadResult, ScaleRequest } from '../supervisor/supervisor.js';
 import {
   columnsFor,
   esc,
@@ -27,13 +35,7 @@ export interface PoolSource {
 }
 
 /** What the keys call: the same commands the signals and the control socket call. */
-export interface PoolCommands {
-  scale(req: ScaleRequest): unknown;
-  reload(): Promise<ReloadResult>;
-  stop(opts?: { quick?: boolean }): unknown;
-  recycle(pid: number): unknown;
-  kill(pid: number): unknown;
-}
+export type PoolCommands = Pool;
 
 export interface DashboardOptions {
   source: PoolSource;
@@ -69,21 +71,28 @@ const CHARTS_MIN_ROWS = 34;
 const CHARTS_MIN_COLS = 90;
 const LOG_LINES_KEPT = 2000;
 
-const HELP = [
-  '{bold}Keys{/bold}',
-  '',
-  '  +  =     one worker more (up to max-workers)',
-  '  -        one worker fewer (never below 1)',
-  '  r        graceful rolling reload (new code; old workers drain once new ones are ready)',
-  '  k        recycle the selected worker (its replacement is ready first)',
-  '  K        SIGKILL the selected worker (a replacement is spawned)',
-  '  ↑ ↓      select a worker',
-  '  l        focus the log; ↑ ↓ PgUp PgDn scroll it; l or Esc to leave',
-  '  ?        this help',
-  '  q        graceful stop; q again or Ctrl-C: quick stop',
-  '',
-  'Press any key to close.',
-].join('\n');
+/** The `?` help: every command key from the command table, then the view's own keys. */
+function helpText(quit: 'stop' | 'detach'): string {
+  const line = (keys: string, text: string) => `  ${keys.padEnd(9)}${text}`;
+  const commandLines = keyBindings()
+    .filter((b) => b.help !== undefined)
+    .map((b) =>
+      line(
+        keyLabel(b),
+        quit === 'detach' && b.command.name === 'stop'
+          ? 'detach; the server keeps running'
+          : (b.help ?? ''),
+      ),
+    );
+  return [
+    '{bold}Keys{/bold}',
+    '',
+    ...commandLines,
+    ...VIEW_KEYS.map((v) => line(v.label, v.help)),
+    '',
+    'Press any key to close.',
+  ].join('\n');
+}
 
 type Widget = blessed.Widgets.BlessedElement;
 
@@ -180,16 +189,17 @@ export class Dashboard {
       height: 1,
       tags: true,
     });
+    const help = helpText(options.quit ?? 'stop');
     this.help = blessed.box({
       parent: this.screen,
       top: 'center',
       left: 'center',
       width: 84,
-      height: 16,
+      height: help.split('\n').length + 3,
       border: { type: 'line' },
       label: ' help ',
       tags: true,
-      content: HELP,
+      content: help,
       hidden: true,
       style: { border: { fg: 'yellow' } },
     });
@@ -366,72 +376,71 @@ export class Dashboard {
       return;
     }
     const name = key?.full ?? key?.name;
-    if (name === 'C-c') {
-      this.quit(true);
-      return;
-    }
+    const binding = keyBinding(ch, name);
     if (this.logFocused) {
       if (ch === 'l' || name === 'escape') {
         this.focusLog(false);
+        return;
+      }
+      // Stopping still works from the log; other commands wait until it is left.
+      if (binding?.command.name === 'stop') {
+        this.runKey(binding);
         return;
       }
       if (name === 'up') this.log.scroll(-1);
       else if (name === 'down') this.log.scroll(1);
       else if (name === 'pageup') this.log.scroll(-((this.log.height as number) - 2));
       else if (name === 'pagedown') this.log.scroll((this.log.height as number) - 2);
-      else if (ch === 'q') {
-        this.quit(false);
-        return;
-      }
       this.scheduleRender();
       return;
     }
-    switch (ch) {
-      case '+':
-      case '=':
-        this.note('key +: one worker more');
-        this.options.commands.scale({ by: 1 });
-        this.refresh();
+    if (binding) {
+      this.runKey(binding);
+      return;
+    }
+    const view = VIEW_KEYS.find(
+      (v) =>
+        (ch !== undefined && (v.keys as readonly string[]).includes(ch)) ||
+        (name !== undefined && (v.keys as readonly string[]).includes(name)),
+    );
+    switch (view?.action) {
+      case 'select':
+        this.moveSelection(name === 'up' ? -1 : 1);
         return;
-      case '-':
-      case '_':
-        this.note('key -: one worker fewer');
-        this.options.commands.scale({ by: -1 });
-        this.refresh();
-        return;
-      case 'r':
-        this.note('key r: graceful reload');
-        void this.options.commands.reload();
-        this.refresh();
-        return;
-      case 'k':
-      case 'K': {
-        const pid = this.selectedPid;
-        if (pid === null) return;
-        const slot = this.lastSnapshot?.workers.find((w) => w.pid === pid)?.slot ?? '?';
-        if (ch === 'k') {
-          this.note(`key k: recycle worker ${slot} (pid ${pid})`);
-          this.options.commands.recycle(pid);
-        } else {
-          this.note(`key K: SIGKILL worker ${slot} (pid ${pid})`);
-          this.options.commands.kill(pid);
-        }
-        this.refresh();
-        return;
-      }
-      case 'l':
+      case 'log':
         this.focusLog(true);
         return;
-      case '?':
+      case 'help':
         this.help.show();
         this.help.setFront();
         this.scheduleRender();
         return;
-      case 'q':
-        this.quit(false);
-        return;
     }
-    if (name === 'up' || name === 'down') this.moveSelection(name === 'up' ? -1 : 1);
+  }
+
+  /** A command key: echoed into the log, then the command run through the same table as every door. */
+  private runKey(binding: NonNullable<ReturnType<typeof keyBinding>>): void {
+    if (binding.command.name === 'stop' && this.options.quit === 'detach') {
+      this.note('detaching; the server keeps running');
+      this.options.onDetach?.();
+      return;
+    }
+    const selected = this.lastSnapshot?.workers.find((w) => w.pid === this.selectedPid);
+    const ctx: KeyContext = {
+      selected:
+        this.selectedPid === null ? null : { pid: this.selectedPid, slot: selected?.slot ?? '?' },
+      stopping: this.stopping,
+    };
+    const args = binding.args(ctx);
+    if (args === null) return;
+    this.note(binding.note(ctx));
+    const done = binding.command.run(this.options.commands, args, 'key');
+    // A remote pool that fails shows it by closing the connection; the key has nothing to add.
+    if (done instanceof Promise) done.catch(() => undefined);
+    if (binding.command.name === 'stop') {
+      this.stopping = true;
+      this.scheduleRender();
+    } else this.refresh();
   }
 
   private moveSelection(by: number): void {
@@ -452,23 +461,6 @@ export class Dashboard {
         : ' events and worker output ',
     );
     if (!on) this.log.setScrollPerc(100);
-    this.scheduleRender();
-  }
-
-  private quit(quick: boolean): void {
-    if (this.options.quit === 'detach') {
-      this.note('detaching; the server keeps running');
-      this.options.onDetach?.();
-      return;
-    }
-    if (quick || this.stopping) {
-      this.note('quick stop: workers exit now');
-      this.options.commands.stop({ quick: true });
-    } else {
-      this.stopping = true;
-      this.note('key q: graceful stop (q again or Ctrl-C: quick stop)');
-      this.options.commands.stop();
-    }
     this.scheduleRender();
   }
 
@@ -505,16 +497,22 @@ export class Dashboard {
     }, 30);
   }
 
+  /** One entry per command (from the command table), then the view's keys. */
   private footerText(): string {
+    const commands = COMMANDS.flatMap((c) =>
+      c.footer
+        ? [
+            [
+              c.footer.keys,
+              c.name === 'stop' && this.options.quit === 'detach' ? 'detach' : c.footer.label,
+            ],
+          ]
+        : [],
+    );
     const keys = [
-      ['+/-', 'scale'],
-      ['r', 'reload'],
-      ['k', 'recycle'],
-      ['K', 'kill'],
-      ['↑↓', 'select'],
-      ['l', 'log'],
-      ['?', 'help'],
-      ['q', this.options.quit === 'detach' ? 'detach' : 'stop'],
+      ...commands.filter(([k]) => k !== 'q'),
+      ...VIEW_KEYS.map((v) => [v.footer, v.action]),
+      ...commands.filter(([k]) => k === 'q'),
     ];
     return keys.map(([k, what]) => `{inverse} ${k} {/inverse} ${what}`).join(' ');
   }

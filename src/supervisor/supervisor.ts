@@ -10,12 +10,12 @@ import { monotonic } from '../clock.js';
 import { type EventBody, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
+import { checkScale, type ScaleRequest, type ScaleResult } from '../scale.js';
 import { backoffMs } from './backoff.js';
 import { WorkerHandle } from './handle.js';
 import { type BindSpec, formatBind, type Listener, openListener } from './listener.js';
 import { canMove, type Phase, type PhaseName, type ReloadResult, type ReloadRun } from './phase.js';
 import { type Action, isActive, isStale, type PlanInput, planPool } from './plan.js';
-import { checkScale, type ScaleRequest, type ScaleResult } from './scale.js';
 import {
   type PoolSnapshot,
   type SlotRecord,
@@ -25,8 +25,8 @@ import {
 import { type Spawner, spawnNodeWorker } from './spawn.js';
 import { readUsage, USAGE_MS, type UsageReader, usagePoller } from './usage.js';
 
+export type { ScaleRequest, ScaleResult } from '../scale.js';
 export type { ReloadResult } from './phase.js';
-export type { ScaleRequest, ScaleResult } from './scale.js';
 
 export interface SupervisorOptions {
   /** The app spec, e.g. `app.js`, `app.mjs:handler`, `app.js:create()`. */

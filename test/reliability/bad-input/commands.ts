@@ -41,10 +41,11 @@ export const COMMANDS: Case[] = [
       // means "three fewer"): it is refused.
       const [reply] = await raw(controlPath(p.runtimeDir), '{"cmd":"scale","to":-3}\n', 1);
       t.regex(reply ?? '', /"ok":false.*never goes below 1 worker, got -3/);
-      // "five fewer" from 2 gets the same answer as asking for -3: one policy for both forms.
+      // "five fewer" from 2 would reach -3: refused in the same words, not clamped (issue 10).
       const r = await gsupVerb(['scale', '-5'], p.env);
-      t.is(r.code, 1, r.stdout);
+      t.is(r.code, 1, r.stderr);
       t.regex(r.stderr, /never goes below 1 worker, got -3/);
+      t.is((await status(p)).target, 2);
       await intact(t, p, 2);
     },
   },
@@ -52,10 +53,11 @@ export const COMMANDS: Case[] = [
     kind: 'gsup scale +100000',
     run: async (t) => {
       const p = await startPool(t, 't7-app.js', 1, ['--max-workers', '3']);
-      // Refused like `gsup scale 100001` (it used to be clamped): one policy for both forms.
+      // Refused like `gsup scale 100001`, not clamped to max-workers (issue 10).
       const r = await gsupVerb(['scale', '+100000'], p.env);
-      t.is(r.code, 1, r.stdout);
+      t.is(r.code, 1, r.stderr);
       t.regex(r.stderr, /100001 is above max-workers 3 \(start gsup with a higher --max-workers\)/);
+      t.is((await status(p)).target, 1);
       await intact(t, p, 1);
     },
   },
