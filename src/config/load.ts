@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { oneLine, syntaxErrorWhere, userFrame } from '../worker/load-app.js';
+import { oneLine, syntaxErrorWhere, userFrame } from '../error-text.js';
 import {
   argvLayer,
   ConfigError,
