@@ -15,7 +15,13 @@ import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../dist/demo/free-port.js';
 import { docCommands } from '../scripts/doc-commands.js';
-import { settingsTable, tableInReadme } from '../scripts/settings-table.js';
+import {
+  HOOKS_BEGIN,
+  HOOKS_END,
+  hooksTable,
+  settingsTable,
+  tableInReadme,
+} from '../scripts/settings-table.js';
 import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, until } from './helpers.js';
 
 const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md'];
@@ -90,6 +96,14 @@ test('the README settings table is the one generated from the schema', (t) => {
   const table = tableInReadme(readme);
   t.not(table, null, 'README.md has the settings markers');
   t.is(table, settingsTable(), 'regenerate it with: npm run docs:settings');
+});
+
+test('the README hooks table is the one generated from the schema', (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = tableInReadme(readme, HOOKS_BEGIN, HOOKS_END);
+  t.not(table, null, 'README.md has the hooks markers');
+  t.is(table, hooksTable(), 'regenerate it with: npm run docs:settings');
+  t.regex(table ?? '', /`onWorkerExit`/);
 });
 
 test('every gsup command quoted in the docs parses (run with --help)', async (t) => {

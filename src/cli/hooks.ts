@@ -1,20 +1,15 @@
-// Calls a config file's hooks at the supervisor's lifecycle moments, each with a read-only copy
-// of the snapshot. A hook that throws is logged by name and the supervisor carries on; only
-// onStarting can stop a start (the caller awaits it).
+// Calls a config file's hooks at the pool moments they follow (HOOKS in the schema), each with a
+// read-only copy of the snapshot. A hook that throws is logged by name and the supervisor carries
+// on; only onStarting can stop a start (the caller awaits it).
 
 import type { Hooks } from '../config/load.js';
-import type { HookName } from '../config/schema.js';
-import type { Lifecycle, Supervisor } from '../supervisor/supervisor.js';
+import { HOOKS, type HookMoment, type HookName } from '../config/schema.js';
+import type { Supervisor } from '../supervisor/supervisor.js';
 
-const HOOK_OF: Record<Lifecycle, HookName> = {
-  ready: 'onReady',
-  reload: 'onReload',
-  workerSpawn: 'onWorkerSpawn',
-  workerReady: 'onWorkerReady',
-  workerExit: 'onWorkerExit',
-  scale: 'onScale',
-  stop: 'onStop',
-};
+/** The hook that follows a pool moment, from the hooks' schema entries. */
+export function hookFor(moment: HookMoment): HookName | null {
+  return HOOKS.find((h) => h.moment === moment)?.name ?? null;
+}
 
 /** A deep-frozen copy: hooks see the pool (and under `event`, what just happened), they cannot change it. */
 export function frozenSnapshot(sup: Supervisor, details: Record<string, unknown> = {}): unknown {
@@ -35,9 +30,9 @@ export function attachHooks(
   warn: (message: string) => void,
 ): void {
   sup.on('lifecycle', (moment, details) => {
-    const name = HOOK_OF[moment];
-    const hook = current()[name];
-    if (!hook) return;
+    const name = hookFor(moment);
+    const hook = name ? current()[name] : undefined;
+    if (!name || !hook) return;
     const fail = (err: unknown) =>
       warn(`hook ${name} threw: ${err instanceof Error ? err.message : String(err)}; carrying on`);
     try {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import pidusage from 'pidusage';
 import { monotonic } from '../clock.js';
+import type { HookMoment } from '../config/schema.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig } from '../protocol.js';
 import { backoffMs } from './backoff.js';
@@ -51,22 +52,15 @@ export interface SupervisorOptions {
   uid?: number;
   gid?: number;
   /**
-   * Called at the start of every reload, from any door: returns the options to apply (the config
-   * file re-read), or a one-line error, in which case the running config is kept and the reload
-   * is not done.
+   * Called at the start of every reload, from any door: returns the full options to apply (the
+   * config file re-read), `accept` to call once they are applied, and one-line notes to log; or a
+   * one-line error, in which case the running config is kept and the reload is not done.
    */
-  reloadConfig?: () => Promise<Partial<SupervisorOptions> | string>;
+  reloadConfig?: () => Promise<
+    | { options: Omit<SupervisorOptions, 'reloadConfig'>; accept: () => void; notes: string[] }
+    | string
+  >;
 }
-
-/** Moments a config file's hooks can follow. */
-export type Lifecycle =
-  | 'ready'
-  | 'reload'
-  | 'workerSpawn'
-  | 'workerReady'
-  | 'workerExit'
-  | 'scale'
-  | 'stop';
 
 export interface ReloadResult {
   ok: boolean;
@@ -93,7 +87,7 @@ interface SupervisorEvents {
   event: [PoolEvent];
   output: [WorkerOutput];
   stopped: [number];
-  lifecycle: [Lifecycle, Record<string, unknown>];
+  lifecycle: [HookMoment, Record<string, unknown>];
 }
 
 /** How often the supervisor looks at its workers. */
@@ -134,7 +128,7 @@ const VERSION = (
 ).version;
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
-  readonly options: SupervisorOptions;
+  options: SupervisorOptions;
   private sockets: Listener[] = [];
   private readonly workers = new Map<number, WorkerRecord>();
   private readonly slots = new Map<number, SlotInfo>();
@@ -786,9 +780,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.preparingReload = true;
     let refused: string | null = null;
     try {
-      const next = this.options.reloadConfig ? await this.options.reloadConfig() : {};
+      const next = this.options.reloadConfig ? await this.options.reloadConfig() : null;
       if (typeof next === 'string') refused = next;
-      else await this.applyOptions(next);
+      else if (next) {
+        await this.applyOptions(next.options);
+        for (const note of next.notes) this.log('warn', 'reload', note);
+        // Only now is the new config in force (its sockets are open): the front end may commit it.
+        next.accept();
+      }
     } catch (err) {
       refused = (err as Error).message;
     } finally {
@@ -809,32 +808,30 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.beginReload(waiters);
   }
 
-  /** Applies re-read options: worker count, timeouts, app, node flags, environment, sockets. */
-  private async applyOptions(next: Partial<SupervisorOptions>): Promise<void> {
+  /** Applies re-read options, replacing the running ones whole; opens new sockets first. */
+  private async applyOptions(next: Omit<SupervisorOptions, 'reloadConfig'>): Promise<void> {
     const changed: string[] = [];
-    if (next.binds) {
-      const want = next.binds.map(formatBind);
-      const have = this.sockets.map((l) => formatBind(l.spec));
-      if (want.join(' ') !== have.join(' ')) {
-        const opened: Listener[] = [];
-        try {
-          for (const spec of next.binds) {
-            const existing = this.sockets.find((l) => formatBind(l.spec) === formatBind(spec));
-            opened.push(existing ?? (await openListener(spec)));
-          }
-        } catch (err) {
-          for (const l of opened) if (!this.sockets.includes(l)) l.close();
-          throw err;
+    const want = next.binds.map(formatBind);
+    const have = this.sockets.map((l) => formatBind(l.spec));
+    if (want.join(' ') !== have.join(' ')) {
+      const opened: Listener[] = [];
+      try {
+        for (const spec of next.binds) {
+          const existing = this.sockets.find((l) => formatBind(l.spec) === formatBind(spec));
+          opened.push(existing ?? (await openListener(spec)));
         }
-        // Old sockets close once no new worker needs them; old workers keep their own copies
-        // until they drain.
-        this.retiredSockets.push(...this.sockets.filter((l) => !opened.includes(l)));
-        this.sockets = opened;
-        for (const l of opened)
-          if (!have.includes(formatBind(l.spec)))
-            this.log('info', 'listening', `listening at ${l.url}`);
-        changed.push(`bind ${have.join(' ')} → ${want.join(' ')}`);
+      } catch (err) {
+        for (const l of opened) if (!this.sockets.includes(l)) l.close();
+        throw err;
       }
+      // Old sockets close once no new worker needs them; old workers keep their own copies
+      // until they drain.
+      this.retiredSockets.push(...this.sockets.filter((l) => !opened.includes(l)));
+      this.sockets = opened;
+      for (const l of opened)
+        if (!have.includes(formatBind(l.spec)))
+          this.log('info', 'listening', `listening at ${l.url}`);
+      changed.push(`bind ${have.join(' ')} → ${want.join(' ')}`);
     }
     for (const key of [
       'app',
@@ -846,21 +843,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       'maxWorkers',
       'backlog',
     ] as const) {
-      const value = next[key];
-      if (value !== undefined && value !== this.options[key]) {
-        changed.push(`${key} ${String(this.options[key])} → ${String(value)}`);
-        (this.options as unknown as Record<string, unknown>)[key] = value;
+      if (next[key] !== this.options[key]) {
+        changed.push(`${key} ${String(this.options[key])} → ${String(next[key])}`);
       }
     }
-    if (next.nodeArgs && next.nodeArgs.join(' ') !== this.options.nodeArgs.join(' ')) {
-      changed.push('node-arg');
-      this.options.nodeArgs = next.nodeArgs;
-    }
-    if (next.env) this.options.env = next.env;
-    if (next.uid !== undefined) this.options.uid = next.uid;
-    if (next.gid !== undefined) this.options.gid = next.gid;
+    if (next.nodeArgs.join(' ') !== this.options.nodeArgs.join(' ')) changed.push('node-arg');
+    this.options = { ...next, reloadConfig: this.options.reloadConfig };
     if (changed.length) this.log('info', 'reload', `config re-read: ${changed.join(', ')}`);
-    if (next.workers !== undefined && next.workers !== this.target) this.scale(next.workers);
+    if (next.workers !== this.target) this.scale(next.workers);
   }
 
   private runQueuedReload(): void {
