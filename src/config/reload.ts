@@ -1,7 +1,7 @@
 // What a reload cannot apply: settings whose reload kind is 'restart' are read once, at start.
 // A reload that sees one changed says so in one line instead of ignoring it in silence.
 
-import { type Config, SETTINGS, type SettingValue } from './schema.js';
+import { type Config, SETTINGS, type SettingType, type SettingValue } from './schema.js';
 
 /** One line per 'restart' setting whose value differs between the running and the new config. */
 export function restartNotes(running: Config, next: Config): string[] {
@@ -12,7 +12,7 @@ export function restartNotes(running: Config, next: Config): string[] {
     const now = next[s.key];
     if (sameValue(was, now)) continue;
     notes.push(
-      `${s.key} changed in the config file (${shown(was)} → ${shown(now)}); it takes effect when gsup is restarted`,
+      `${s.key} changed in the config file (${shown(was, s.type)} → ${shown(now, s.type)}); it takes effect when gsup is restarted`,
     );
   }
   return notes;
@@ -25,8 +25,10 @@ export function sameValue(a: SettingValue, b: SettingValue): boolean {
   return a === b;
 }
 
-function shown(value: SettingValue): string {
+function shown(value: SettingValue, type: SettingType): string {
   if (value === null) return 'unset';
   if (Array.isArray(value)) return value.length ? value.join(' ') : 'none';
+  if (type === 'octal' && typeof value === 'number')
+    return `0${value.toString(8).padStart(3, '0')}`;
   return String(value);
 }
