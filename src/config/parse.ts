@@ -117,25 +117,25 @@ export function merge(
   env: Record<string, string | undefined>,
   file: string | null = null,
 ): { config: Config; sources: Record<keyof Config, Source> } {
-  const values: Partial<Config> = {};
-  const given: Partial<Record<keyof Config, Source>> = {};
+  const config: Partial<Config> = {};
+  const sources: Partial<Record<keyof Config, Source>> = {};
   for (const s of SETTINGS) {
     const top = [...layers].reverse().find((l) => l.values[s.key] !== undefined);
     if (top) {
-      copySetting(values, top.values, s.key);
-      given[s.key] = top.source;
-    } else given[s.key] = putDefault(values, s, env);
+      copySetting(config, top.values, s.key);
+      sources[s.key] = top.source;
+    } else sources[s.key] = putDefault(config, s, env);
   }
-  if (!isComplete(values) || !hasEvery(given)) throw new Error('merge: a setting got no value');
-  const c = values;
-  const sources = given;
-  if (sources.maxWorkers === 'default') c.maxWorkers = Math.max(c.maxWorkers, c.workers);
-  else if (c.workers > c.maxWorkers) {
+  // Every setting has a default, so only a bug in the schema can fail this.
+  if (!isComplete(config) || !hasEvery(sources)) throw new Error('merge: a setting got no value');
+  if (sources.maxWorkers === 'default')
+    config.maxWorkers = Math.max(config.maxWorkers, config.workers);
+  else if (config.workers > config.maxWorkers) {
     throw new ConfigError(
-      `workers: ${c.workers} is above max-workers ${c.maxWorkers} (from ${sourceText(sources.workers, file)}); raise max-workers or lower workers`,
+      `workers: ${config.workers} is above max-workers ${config.maxWorkers} (from ${sourceText(sources.workers, file)}); raise max-workers or lower workers`,
     );
   }
-  return { config: c, sources };
+  return { config, sources };
 }
 
 /** True when every setting has a source. */
