@@ -265,6 +265,7 @@ export function levelOf(e: EventBody): EventLevel {
     case 'worker-warning':
     case 'worker-bad-message':
     case 'scale-refused':
+    case 'config-note':
     case 'warning':
       return 'warn';
     case 'reload-end':

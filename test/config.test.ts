@@ -7,9 +7,11 @@ import {
   existsSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
@@ -266,6 +268,76 @@ export default {
   await until('the onReady hook wrote its file', () => existsSync(marker));
   t.deepEqual(JSON.parse(readFileSync(marker, 'utf8')), { ready: 2, frozen: true });
   t.is((await get(url)).status, 200);
+});
+
+test('a reload refused because its new bind is busy keeps the running hooks', async (t) => {
+  const dir = project({});
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const busy = net.createServer((s) => s.end());
+  await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => busy.close(() => resolve())));
+  const busyPort = (busy.address() as net.AddressInfo).port;
+  const calls = `${dir}/hook-calls.txt`;
+  // Each version of the file's hooks appends its own name, so the log says which one ran.
+  const config = (version: string, bind: string) => `import { appendFileSync } from 'node:fs';
+const note = (what) => appendFileSync(${JSON.stringify(calls)}, \`\${what} ${version}\\n\`);
+export default {
+  app: 'slow.js',
+  workers: 1,
+  bind: ${JSON.stringify(bind)},
+  onReload: () => note('reload'),
+  onScale: () => note('scale'),
+};
+`;
+  writeFileSync(`${dir}/gsup.config.mjs`, config('old', '127.0.0.1:0'));
+  const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
+  t.teardown(() => rmSync(g.runtimeDir, { recursive: true, force: true }));
+  const url = await g.url();
+  await g.waitFor(/all 1 workers ready/);
+  writeFileSync(`${dir}/gsup.config.mjs`, config('new', `127.0.0.1:${busyPort}`));
+  g.child.kill('SIGHUP');
+  await g.waitFor(
+    new RegExp(
+      `reload not done: .*127\\.0\\.0\\.1:${busyPort}.*; the running config and workers are kept`,
+    ),
+  );
+  await until('the onReload hook ran', () => existsSync(calls));
+  const env = { XDG_RUNTIME_DIR: g.runtimeDir };
+  const scaled = await gsupVerb(['scale', '2'], env);
+  t.is(scaled.code, 0, scaled.stderr);
+  await until('the onScale hook ran', () => readFileSync(calls, 'utf8').includes('scale'));
+  t.deepEqual(readFileSync(calls, 'utf8').trim().split('\n'), ['reload old', 'scale old']);
+  t.is((await get(url)).status, 200);
+  const stopped = await gsupVerb(['stop'], env);
+  t.is(stopped.code, 0, stopped.stderr);
+  t.is(await g.exited, 0);
+});
+
+test('a reload that changes a setting needing a restart says so in one line', async (t) => {
+  const dir = project({
+    'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 1, bind: '127.0.0.1:0' }),
+  });
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
+  t.teardown(() => rmSync(g.runtimeDir, { recursive: true, force: true }));
+  await g.waitFor(/all 1 workers ready/);
+  writeFileSync(
+    `${dir}/gsup.config.json`,
+    JSON.stringify({ app: 'slow.js', workers: 1, bind: '127.0.0.1:0', name: 'renamed' }),
+  );
+  const env = { XDG_RUNTIME_DIR: g.runtimeDir };
+  const r = await gsupVerb(['reload'], env);
+  t.is(r.code, 0, r.stderr);
+  const note =
+    /name changed in the config file \(default → renamed\); it takes effect when gsup is restarted/;
+  await g.waitFor(note);
+  t.is(g.count(note), 1);
+  // The control socket keeps the name gsup started with: the reload did not move it.
+  const status = await gsupVerb(['status'], env);
+  t.is(status.code, 0, status.stderr);
+  const stopped = await gsupVerb(['stop'], env);
+  t.is(stopped.code, 0, stopped.stderr);
+  t.is(await g.exited, 0);
 });
 
 test('a throwing onStarting aborts the start with its error', async (t) => {

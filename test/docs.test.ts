@@ -17,7 +17,13 @@ import test from 'ava';
 import { freePort } from '../dist/demo/free-port.js';
 import { tableInReadme as commandsInReadme, commandsTable } from '../scripts/commands-table.js';
 import { docCommands } from '../scripts/doc-commands.js';
-import { settingsTable, tableInReadme } from '../scripts/settings-table.js';
+import {
+  HOOKS_BEGIN,
+  HOOKS_END,
+  hooksTable,
+  settingsTable,
+  tableInReadme,
+} from '../scripts/settings-table.js';
 import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, until } from './helpers.js';
 
 const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md'];
@@ -99,6 +105,14 @@ test('the README steering table is the one generated from the command table', (t
   const table = commandsInReadme(readme);
   t.not(table, null, 'README.md has the commands markers');
   t.is(table, commandsTable(), 'regenerate it with: npm run docs:commands');
+});
+
+test('the README hooks table is the one generated from the schema', (t) => {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const table = tableInReadme(readme, HOOKS_BEGIN, HOOKS_END);
+  t.not(table, null, 'README.md has the hooks markers');
+  t.is(table, hooksTable(), 'regenerate it with: npm run docs:settings');
+  t.regex(table ?? '', /`onWorkerExit`/);
 });
 
 test('every gsup command quoted in the docs parses (run with --help)', async (t) => {

@@ -4,7 +4,7 @@
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
 import { resolveStart } from '../config/load.js';
 import { ConfigError, type Source } from '../config/parse.js';
-import { SETTINGS } from '../config/schema.js';
+import { type AnySetting, RELOAD_KINDS, SETTINGS } from '../config/schema.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { supervisorOptions } from './options.js';
 
@@ -16,6 +16,7 @@ const SOURCE_LABEL: Record<Source, string> = {
   cli: 'command line',
 };
 
+/** `gsup check [APP] [options]`: prints the resolved settings; 0 if gsup start would accept them. */
 export async function check(argv: string[]): Promise<number> {
   const fail = (message: string) => {
     process.stderr.write(`gsup: ${message}\n`);
@@ -41,8 +42,7 @@ export async function check(argv: string[]): Promise<number> {
             : value === null
               ? '(none)'
               : String(value);
-      // Switches read as their config-file key (tui, controlEnabled), the rest as their flag.
-      rows.push([s.type === 'flag' ? s.key : s.flag, shown, SOURCE_LABEL[r.sources[s.key]]]);
+      rows.push([shownName(s), shown, SOURCE_LABEL[r.sources[s.key]]]);
     }
     const hooks = Object.keys(r.hooks);
     const width = Math.max(...rows.map((x) => x[0].length));
@@ -51,6 +51,7 @@ export async function check(argv: string[]): Promise<number> {
       ([k, v, src]) => `${k.padEnd(width)}  ${v.padEnd(valueWidth)}  (${src})`,
     );
     lines.push(`${'hooks'.padEnd(width)}  ${hooks.length ? hooks.join(', ') : '(none)'}`);
+    lines.push('', ...reloadLines());
     if (!r.app)
       return fail('check: no app: give one (gsup check app.js) or set app in the config file');
     const spec = parseAppSpec(r.app);
@@ -67,4 +68,20 @@ export async function check(argv: string[]): Promise<number> {
     if (err instanceof ConfigError) return fail(err.message);
     throw err;
   }
+}
+
+/** How a reload applies each setting: one line per reload kind, naming its settings. */
+export function reloadLines(): string[] {
+  const width = Math.max(...RELOAD_KINDS.map((k) => k.says.length));
+  const lines = ['on reload (gsup reload, HUP, the r key):'];
+  for (const { kind, says } of RELOAD_KINDS) {
+    const names = SETTINGS.filter((s) => s.reload === kind).map(shownName);
+    if (names.length) lines.push(`  ${says.padEnd(width)}  ${names.join(', ')}`);
+  }
+  return lines;
+}
+
+/** Switches read as their config-file key (tui, controlEnabled), the rest as their flag. */
+function shownName(s: AnySetting): string {
+  return s.type === 'flag' ? s.key : s.flag;
 }

@@ -1,22 +1,16 @@
-// Calls a config file's hooks on the supervisor's typed events, each with a read-only copy
-// of the snapshot. A hook that throws is logged by name and the supervisor carries on; only
-// onStarting can stop a start (the caller awaits it).
+// Calls a config file's hooks on the typed events they follow (HOOKS in the schema), each with a
+// read-only copy of the snapshot. A hook that throws is logged by name and the supervisor carries
+// on; only onStarting can stop a start (the caller awaits it).
 
 import type { Hooks } from '../config/load.js';
-import type { HookName } from '../config/schema.js';
+import { HOOKS, type HookName } from '../config/schema.js';
 import type { EventType } from '../events.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
 
-/** Which event calls which hook: hooks follow the typed event stream. */
-const HOOK_OF: Partial<Record<EventType, HookName>> = {
-  'pool-ready': 'onReady',
-  'reload-end': 'onReload',
-  'worker-spawn': 'onWorkerSpawn',
-  'worker-ready': 'onWorkerReady',
-  'worker-exit': 'onWorkerExit',
-  scale: 'onScale',
-  stopped: 'onStop',
-};
+/** The hook that follows a typed event, from the hooks' schema entries. */
+export function hookFor(type: EventType): HookName | null {
+  return HOOKS.find((h) => h.event === type)?.name ?? null;
+}
 
 /** A deep-frozen copy: hooks see the pool (and under `event`, what just happened), they cannot change it. */
 export function frozenSnapshot(sup: Supervisor, details: Record<string, unknown> = {}): unknown {
@@ -37,10 +31,9 @@ export function attachHooks(
   warn: (message: string) => void,
 ): void {
   sup.on('event', (event) => {
-    const name = HOOK_OF[event.type];
-    if (!name) return;
-    const hook = current()[name];
-    if (!hook) return;
+    const name = hookFor(event.type);
+    const hook = name ? current()[name] : undefined;
+    if (!name || !hook) return;
     const fail = (err: unknown) =>
       warn(`hook ${name} threw: ${err instanceof Error ? err.message : String(err)}; carrying on`);
     try {

@@ -6,6 +6,7 @@ import { checkAppFile, parseAppSpec } from '../app-spec.js';
 import { type Pool, signalBindings } from '../commands.js';
 import { type Resolved, resolveStart } from '../config/load.js';
 import { ConfigError, startHelp } from '../config/parse.js';
+import { restartNotes } from '../config/reload.js';
 import { controlPath } from '../control/paths.js';
 import { ControlError, ControlServer } from '../control/server.js';
 import { Dashboard } from '../dashboard/dashboard.js';
@@ -69,15 +70,22 @@ export async function start(argv: string[]): Promise<number> {
   const newLogger = () => new Logger(config.logFile, process.stdout, logFormat);
   let logger: Logger | null = useTui && !config.logFile ? null : newLogger();
   let hooks = resolved.hooks;
-  // Every reload door re-reads the config: a changed file applies, a broken one is refused.
+  // Every reload door re-reads the config: a changed file applies, a broken one is refused. The
+  // new hooks take over only once the supervisor has applied the new options (accept).
   const reloadConfig = async () => {
     try {
       const next = await resolveStart(argv, env, cwd);
       const app = next.app ?? appArg;
       const nextOptions = supervisorOptions(next, app, env, process.cwd());
       if (typeof nextOptions === 'string') return nextOptions;
-      // The new hooks take over only once the supervisor has put the new config in force.
-      return { options: nextOptions, accept: () => (hooks = next.hooks), notes: [] };
+      return {
+        options: nextOptions,
+        accept: () => {
+          hooks = next.hooks;
+        },
+        // 'restart' settings keep the value gsup started with: compare against that.
+        notes: restartNotes(config, next.config),
+      };
     } catch (err) {
       if (err instanceof ConfigError) return err.message;
       throw err;

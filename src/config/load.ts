@@ -7,14 +7,14 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { oneLine, syntaxErrorWhere, userFrame } from '../worker/load-app.js';
+import { oneLine, syntaxErrorWhere, userFrame } from '../error-text.js';
 import {
   argvLayer,
   ConfigError,
-  checkValue,
   type Layer,
   merge,
   type Source,
+  setChecked,
   sourceText,
   suggest,
 } from './parse.js';
@@ -80,7 +80,7 @@ export async function resolveStart(
 ): Promise<Resolved> {
   const cli = argvLayer(argv, 'cli');
   const cmdargs = env.GSUP_CMD_ARGS ? argvLayer(splitArgs(env.GSUP_CMD_ARGS), 'cmdargs') : null;
-  const explicit = (cli.values.config ?? cmdargs?.values.config) as string | undefined;
+  const explicit = cli.values.config ?? cmdargs?.values.config ?? null;
   const path = explicit ?? CONFIG_FILES.find((f) => existsSync(resolve(cwd, f))) ?? null;
   if (explicit && !existsSync(resolve(cwd, explicit))) {
     throw new ConfigError(
@@ -125,7 +125,13 @@ export async function resolveStart(
   };
 }
 
-const FILE_KEYS = SETTINGS.filter((s) => !s.cliOnly).map((s) => s.key as string);
+const FILE_KEYS: string[] = SETTINGS.filter((s) => !s.cliOnly).map((s) => s.key);
+const HOOK_NAMES: string[] = HOOKS.map((h) => h.name);
+
+/** True for the name of a hook a config file may export. */
+function isHookName(key: string): key is HookName {
+  return HOOK_NAMES.includes(key);
+}
 
 /** Reads a config file: JSON, or a JS module whose default export is the settings object. */
 async function fileLayer(
@@ -178,13 +184,13 @@ async function fileLayer(
   const hooks: Hooks = {};
   let app: string | null = null;
   for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-    if ((HOOKS as readonly string[]).includes(key)) {
+    if (isHookName(key)) {
       if (typeof value !== 'function') {
         throw new ConfigError(
           `${key}: expected a function (a hook), got ${typeof value} (from ${from})`,
         );
       }
-      hooks[key as HookName] = value as (s: unknown) => unknown;
+      hooks[key] = value as (s: unknown) => unknown;
       continue;
     }
     if (key === 'app') {
@@ -197,12 +203,12 @@ async function fileLayer(
     }
     const setting = SETTINGS.find((s) => s.key === key && !s.cliOnly);
     if (!setting) {
-      const guess = suggest(key, [...FILE_KEYS, 'app', ...HOOKS]);
+      const guess = suggest(key, [...FILE_KEYS, 'app', ...HOOK_NAMES]);
       throw new ConfigError(
         `unknown setting ${JSON.stringify(key)} in ${from}${guess ? `; did you mean ${guess}?` : ''} (settings: ${FILE_KEYS.join(', ')})`,
       );
     }
-    values[setting.key] = checkValue(setting, value, from);
+    setChecked(values, setting, value, from);
   }
   return { layer: { source: 'file', values, positionals: [], help: false }, app, hooks };
 }

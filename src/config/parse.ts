@@ -3,7 +3,15 @@
 // style: the setting, the bad value, where it came from and what was expected.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { type Config, SETTINGS, type Setting } from './schema.js';
+import {
+  type AnySetting,
+  type Config,
+  isComplete,
+  SETTINGS,
+  type Setting,
+  type SettingFor,
+  setDefault,
+} from './schema.js';
 
 /** A user mistake in the configuration; the message is one line and names the fix. */
 export class ConfigError extends Error {}
@@ -36,12 +44,12 @@ export interface ParsedStart {
 /** One source's validated values, before merging. */
 export interface Layer {
   source: Source;
-  values: Partial<Record<keyof Config, unknown>>;
+  values: Partial<Config>;
   positionals: string[];
   help: boolean;
 }
 
-function optionsFor(settings: Setting[]): NonNullable<ParseArgsConfig['options']> {
+function optionsFor(settings: readonly Setting[]): NonNullable<ParseArgsConfig['options']> {
   const options: NonNullable<ParseArgsConfig['options']> = {
     help: { type: 'boolean', short: 'h' },
   };
@@ -74,28 +82,30 @@ export function argvLayer(argv: string[], source: 'cli' | 'cmdargs'): Layer {
     const raw = parsed.values[s.flag];
     if (raw === undefined) continue;
     // `--no-X` flags turn a setting that defaults to on off.
-    if (s.type === 'flag') values[s.key] = s.flag.startsWith('no-') ? !raw : raw;
-    else values[s.key] = checkValue(s, raw, sourceText(source));
+    const value = typeof raw === 'boolean' && s.flag.startsWith('no-') ? !raw : raw;
+    setChecked(values, s, value, sourceText(source));
   }
   return { source, values, positionals: parsed.positionals, help: parsed.values.help === true };
 }
 
-/** A setting's default, with WEB_CONCURRENCY and PORT read as Gunicorn reads them. */
-function defaultOf(
-  s: Setting,
+/** Sets a setting's default, with WEB_CONCURRENCY and PORT read as Gunicorn reads them. */
+function putDefault(
+  into: Partial<Config>,
+  s: AnySetting,
   env: Record<string, string | undefined>,
-): { value: unknown; source: Source } {
+): Source {
   const fromEnv = s.envVar ? env[s.envVar] : undefined;
-  if (!fromEnv) return { value: s.default(env), source: 'default' };
-  if (s.key === 'workers') {
-    return { value: checkValue(s, fromEnv, 'WEB_CONCURRENCY, the environment'), source: 'env' };
+  if (fromEnv && s.key === 'workers') {
+    setChecked(into, s, fromEnv, 'WEB_CONCURRENCY, the environment');
+    return 'env';
   }
-  if (s.key === 'bind' && !/^\d{1,5}$/.test(fromEnv)) {
+  if (fromEnv && s.key === 'bind' && !/^\d{1,5}$/.test(fromEnv)) {
     throw new ConfigError(
       `bind: expected PORT to be a port number from 0 to 65535, got ${JSON.stringify(fromEnv)} (from PORT, the environment)`,
     );
   }
-  return { value: s.default(env), source: 'env' };
+  setDefault(into, s, env);
+  return fromEnv ? 'env' : 'default';
 }
 
 /**
@@ -107,27 +117,32 @@ export function merge(
   env: Record<string, string | undefined>,
   file: string | null = null,
 ): { config: Config; sources: Record<keyof Config, Source> } {
-  const values = {} as Record<keyof Config, unknown>;
-  const sources = {} as Record<keyof Config, Source>;
+  const config: Partial<Config> = {};
+  const sources: Partial<Record<keyof Config, Source>> = {};
   for (const s of SETTINGS) {
     const top = [...layers].reverse().find((l) => l.values[s.key] !== undefined);
     if (top) {
-      values[s.key] = top.values[s.key];
+      copySetting(config, top.values, s.key);
       sources[s.key] = top.source;
-    } else {
-      const d = defaultOf(s, env);
-      values[s.key] = d.value;
-      sources[s.key] = d.source;
-    }
+    } else sources[s.key] = putDefault(config, s, env);
   }
-  const c = values as unknown as Config;
-  if (sources.maxWorkers === 'default') c.maxWorkers = Math.max(c.maxWorkers, c.workers);
-  else if (c.workers > c.maxWorkers) {
+  // Every setting has a default, so only a bug in the schema can fail this.
+  if (!isComplete(config) || !hasEvery(sources)) throw new Error('merge: a setting got no value');
+  if (sources.maxWorkers === 'default')
+    config.maxWorkers = Math.max(config.maxWorkers, config.workers);
+  else if (config.workers > config.maxWorkers) {
     throw new ConfigError(
-      `workers: ${c.workers} is above max-workers ${c.maxWorkers} (from ${sourceText(sources.workers, file)}); raise max-workers or lower workers`,
+      `workers: ${config.workers} is above max-workers ${config.maxWorkers} (from ${sourceText(sources.workers, file)}); raise max-workers or lower workers`,
     );
   }
-  return { config: c, sources };
+  return { config, sources };
+}
+
+/** True when every setting has a source. */
+function hasEvery(
+  sources: Partial<Record<keyof Config, Source>>,
+): sources is Record<keyof Config, Source> {
+  return SETTINGS.every((s) => sources[s.key] !== undefined);
 }
 
 /** Parses the arguments of `gsup start` over the environment's defaults. Throws ConfigError. */
@@ -170,44 +185,31 @@ function joinDashValues(argv: string[]): string[] {
   return out;
 }
 
+/** Copies one setting's value, if set, from one partial config to another. */
+function copySetting<K extends keyof Config>(
+  into: Partial<Config>,
+  from: Partial<Config>,
+  key: K,
+): void {
+  const value = from[key];
+  if (value !== undefined) into[key] = value;
+}
+
+/** Checks a raw value for a setting and sets it into a partial config. Throws ConfigError. */
+export function setChecked<K extends keyof Config>(
+  into: Partial<Config>,
+  s: SettingFor[K],
+  value: unknown,
+  from: string,
+): void {
+  into[s.key] = checkValue(s, value, from);
+}
+
 /** Validates one value (from any source) for a setting; returns it converted. Throws ConfigError. */
-export function checkValue(s: Setting, value: unknown, from: string): unknown {
-  const bad = (expected: string): never => {
-    throw new ConfigError(`${s.flag}: expected ${expected}, got ${show(value)} (from ${from})`);
-  };
-  if (s.type === 'list') {
-    const items = Array.isArray(value) ? value : [value];
-    return items.map((v) => checkValue({ ...s, type: 'string' }, v, from));
-  }
-  if (s.type === 'flag') {
-    if (typeof value !== 'boolean') bad('true or false');
-    return value;
-  }
-  if (s.type === 'int' || s.type === 'seconds') {
-    const text =
-      typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
-    const n = Number(text);
-    const form = s.type === 'int' ? /^\d+$/ : /^\d+(\.\d+)?$/;
-    const what = s.type === 'int' ? 'a whole number' : 'a number of seconds';
-    if (!form.test(text) || n < (s.min ?? 0) || n > (s.max ?? Number.MAX_SAFE_INTEGER)) {
-      bad(`${what} from ${s.min ?? 0} to ${s.max ?? Number.MAX_SAFE_INTEGER}`);
-    }
-    return n;
-  }
-  if (s.type === 'octal') {
-    if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0o777)
-      return value;
-    const text = typeof value === 'string' ? value.trim() : '';
-    if (!/^(0o?)?[0-7]{1,4}$/.test(text) || Number.parseInt(text.replace(/^0o/, ''), 8) > 0o777) {
-      bad('an octal mode like 022 or 0o027');
-    }
-    return Number.parseInt(text.replace(/^0o/, ''), 8);
-  }
-  if (typeof value !== 'string') bad('a string');
-  const text = value as string;
-  if (text === '') bad('a non-empty value');
-  if (s.pattern && !s.pattern.re.test(text)) bad(s.pattern.expected);
-  return text;
+export function checkValue<V>(s: Setting<string, V>, value: unknown, from: string): V {
+  return s.convert(value, (expected, got = value) => {
+    throw new ConfigError(`${s.flag}: expected ${expected}, got ${show(got)} (from ${from})`);
+  });
 }
 
 function show(value: unknown): string {

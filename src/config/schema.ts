@@ -1,66 +1,133 @@
-// Every setting, defined exactly once: its name, type, default, flag, environment variable and
-// one-line doc. Parsing, validation and the help text are all derived from this list.
+// Every setting and every hook, defined exactly once: name, type, default, flag, environment
+// variable, one-line doc, how a reload applies it. The Config type, parsing, validation, the help
+// text, `gsup check` and the README's tables are all derived from these lists.
 
 import { availableParallelism } from 'node:os';
+import type { EventType } from '../events.js';
 
-export interface Config {
-  workers: number;
-  bind: string[];
-  backlog: number;
-  timeout: number;
-  gracefulTimeout: number;
-  bootTimeout: number;
-  maxRequests: number;
-  maxRequestsJitter: number;
-  maxWorkers: number;
-  nodeArg: string[];
-  tui: boolean;
-  logFile: string | null;
-  logFormat: string;
-  name: string;
-  control: string | null;
-  controlEnabled: boolean;
-  pidfile: string | null;
-  config: string | null;
-  user: string | null;
-  group: string | null;
-  umask: number | null;
-  chdir: string | null;
-  env: string[];
-}
-
-export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag' | 'octal';
 type Env = Record<string, string | undefined>;
 
-export interface Setting {
-  key: keyof Config;
-  /** The long flag, without the dashes. */
-  flag: string;
-  short?: string;
-  type: SettingType;
-  /** Shown in help, e.g. `N`, `ADDRESS`, `SECONDS`. */
-  metavar?: string;
+export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag' | 'octal';
+
+/**
+ * How a reload (HUP, `r`, `gsup reload`) applies a changed value: at once; to the workers
+ * started from then on (a reload starts new ones); by opening and closing sockets; by scaling the
+ * pool to it; or not at all until gsup itself is restarted. In the order the docs list them.
+ */
+export const RELOAD_KINDS = [
+  { kind: 'live', says: 'applied at once' },
+  { kind: 'new-workers', says: 'new workers get it' },
+  { kind: 'rebind', says: 'sockets opened and closed' },
+  { kind: 'count', says: 'the pool scales to it' },
+  { kind: 'restart', says: 'needs a restart of gsup' },
+] as const;
+
+export type ReloadKind = (typeof RELOAD_KINDS)[number]['kind'];
+
+/** A reload kind as the docs and `gsup check` say it. */
+export function reloadSays(kind: ReloadKind): string {
+  return RELOAD_KINDS.find((k) => k.kind === kind)?.says ?? kind;
+}
+
+/** Says what a raw value (or one item of a list) should have been; throws, worded by the caller. */
+export type Bad = (expected: string, got?: unknown) => never;
+
+/** The rules a value is checked against, besides its type. */
+export interface Rules {
   min?: number;
   max?: number;
   /** For strings: the form a value must have, and how to say it. */
   pattern?: { re: RegExp; expected: string };
+}
+
+interface SettingSpec<V> extends Rules {
+  /** The long flag, without the dashes. */
+  flag: string;
+  short?: string;
+  /** Shown in help, e.g. `N`, `ADDRESS`, `SECONDS`. */
+  metavar?: string;
   doc: string;
   /** The default, which may read the environment (WEB_CONCURRENCY, PORT). */
-  default: (env: Env) => Config[keyof Config];
+  default: (env: Env) => V;
   /** How the default reads in help. */
   defaultDoc: string;
   /** The environment variable that sets the default, if any (as in Gunicorn). */
   envVar?: string;
   /** Only on the command line (or GSUP_CMD_ARGS): not a config file key. */
   cliOnly?: boolean;
+  /** How a reload applies a changed value. */
+  reload: ReloadKind;
 }
 
-export const SETTINGS: Setting[] = [
-  {
-    key: 'workers',
+/** One setting: its key in the config (and config file), the type of its value, and its spec. */
+export interface Setting<K extends string = string, V = SettingValue> extends SettingSpec<V> {
+  key: K;
+  type: SettingType;
+  /** Checks a raw value (from any source) and converts it; calls `bad` when it does not fit. */
+  convert: (value: unknown, bad: Bad) => V;
+}
+
+export type SettingValue = number | string | boolean | string[] | null;
+
+/** A helper that declares settings of one type, so each value's TypeScript type follows from it. */
+function kind<V>(type: SettingType, convert: (value: unknown, rules: Rules, bad: Bad) => V) {
+  return <const K extends string>(key: K, spec: SettingSpec<V>): Setting<K, V> => ({
+    key,
+    type,
+    convert: (value, bad) => convert(value, spec, bad),
+    ...spec,
+  });
+}
+
+function toNumber(form: RegExp, what: string) {
+  return (value: unknown, rules: Rules, bad: Bad): number => {
+    const text =
+      typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+    const n = Number(text);
+    const min = rules.min ?? 0;
+    const max = rules.max ?? Number.MAX_SAFE_INTEGER;
+    if (!form.test(text) || n < min || n > max) bad(`${what} from ${min} to ${max}`);
+    return n;
+  };
+}
+
+function toText(value: unknown, rules: Rules, bad: Bad): string {
+  if (typeof value !== 'string') return bad('a string');
+  if (value === '') bad('a non-empty value');
+  if (rules.pattern && !rules.pattern.re.test(value)) bad(rules.pattern.expected);
+  return value;
+}
+
+function toList(value: unknown, rules: Rules, bad: Bad): string[] {
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  return items.map((v) => toText(v, rules, (expected) => bad(expected, v)));
+}
+
+function toFlag(value: unknown, _rules: Rules, bad: Bad): boolean {
+  return typeof value === 'boolean' ? value : bad('true or false');
+}
+
+function toMode(value: unknown, _rules: Rules, bad: Bad): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 0o777)
+    return value;
+  const text = typeof value === 'string' ? value.trim() : '';
+  const mode = Number.parseInt(text.replace(/^0o/, ''), 8);
+  if (!/^(0o?)?[0-7]{1,4}$/.test(text) || mode > 0o777) bad('an octal mode like 022 or 0o027');
+  return mode;
+}
+
+const int = kind('int', toNumber(/^\d+$/, 'a whole number'));
+const seconds = kind('seconds', toNumber(/^\d+(\.\d+)?$/, 'a number of seconds'));
+const text = kind<string>('string', toText);
+const optionalText = kind<string | null>('string', toText);
+const list = kind('list', toList);
+const flag = kind('flag', toFlag);
+const optionalMode = kind<number | null>('octal', toMode);
+
+export const SETTINGS = [
+  int('workers', {
     flag: 'workers',
     short: 'w',
-    type: 'int',
     metavar: 'N',
     min: 1,
     max: 1024,
@@ -71,236 +138,277 @@ export const SETTINGS: Setting[] = [
     },
     defaultDoc: '$WEB_CONCURRENCY, else the number of CPUs',
     envVar: 'WEB_CONCURRENCY',
-  },
-  {
-    key: 'bind',
+    reload: 'count',
+  }),
+  list('bind', {
     flag: 'bind',
     short: 'b',
-    type: 'list',
     metavar: 'ADDRESS',
     doc: 'where to listen: HOST:PORT, :PORT, [::1]:PORT, unix:/PATH or fd://N (repeatable)',
     default: (env) => (env.PORT ? [`0.0.0.0:${env.PORT}`] : ['127.0.0.1:8000']),
     defaultDoc: '127.0.0.1:8000, or 0.0.0.0:$PORT when PORT is set',
     envVar: 'PORT',
-  },
-  {
-    key: 'backlog',
+    reload: 'rebind',
+  }),
+  int('backlog', {
     flag: 'backlog',
-    type: 'int',
     metavar: 'N',
     min: 1,
     max: 65535,
     doc: 'the listen queue length',
     default: () => 2048,
     defaultDoc: '2048',
-  },
-  {
-    key: 'timeout',
+    // Each worker passes it to its listen() when it starts.
+    reload: 'new-workers',
+  }),
+  seconds('timeout', {
     flag: 'timeout',
     short: 't',
-    type: 'seconds',
     metavar: 'SECONDS',
     min: 0,
     max: 86400,
     doc: 'kill a worker silent for this long (its stack is logged); 0 disables',
     default: () => 30,
     defaultDoc: '30',
-  },
-  {
-    key: 'gracefulTimeout',
+    // The supervisor reads it on every tick (a worker's heartbeat interval is fixed at its start).
+    reload: 'live',
+  }),
+  seconds('gracefulTimeout', {
     flag: 'graceful-timeout',
-    type: 'seconds',
     metavar: 'SECONDS',
     min: 0,
     max: 86400,
     doc: 'how long a draining worker may finish its requests before SIGKILL',
     default: () => 30,
     defaultDoc: '30',
-  },
-  {
-    key: 'bootTimeout',
+    reload: 'live',
+  }),
+  seconds('bootTimeout', {
     flag: 'boot-timeout',
-    type: 'seconds',
     metavar: 'SECONDS',
     min: 0.1,
     max: 86400,
     doc: 'how long a new worker may take to load the app and listen',
     default: () => 30,
     defaultDoc: '30',
-  },
-  {
-    key: 'maxRequests',
+    reload: 'live',
+  }),
+  int('maxRequests', {
     flag: 'max-requests',
-    type: 'int',
     metavar: 'N',
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     doc: 'recycle a worker after this many requests; 0 disables',
     default: () => 0,
     defaultDoc: '0',
-  },
-  {
-    key: 'maxRequestsJitter',
+    // A worker counts toward the limit it was given when it started.
+    reload: 'new-workers',
+  }),
+  int('maxRequestsJitter', {
     flag: 'max-requests-jitter',
-    type: 'int',
     metavar: 'N',
     min: 0,
     max: Number.MAX_SAFE_INTEGER,
     doc: 'add a random 0..N to max-requests per worker, so they do not recycle together',
     default: () => 0,
     defaultDoc: '0',
-  },
-  {
-    key: 'maxWorkers',
+    reload: 'new-workers',
+  }),
+  int('maxWorkers', {
     flag: 'max-workers',
-    type: 'int',
     metavar: 'N',
     min: 1,
     max: 1024,
     doc: 'ceiling for scaling up (TTIN, the + key)',
     default: () => 64,
     defaultDoc: '64, or workers if higher',
-  },
-  {
-    key: 'nodeArg',
+    reload: 'live',
+  }),
+  list('nodeArg', {
     flag: 'node-arg',
-    type: 'list',
     metavar: 'FLAG',
     doc: "a flag for the workers' node, e.g. --max-old-space-size=512 (repeatable)",
     default: () => [],
     defaultDoc: 'none',
-  },
-  {
-    key: 'tui',
+    reload: 'new-workers',
+  }),
+  flag('tui', {
     flag: 'no-tui',
-    type: 'flag',
     doc: 'log lines instead of the dashboard, even in a terminal',
     default: () => true,
     defaultDoc: 'dashboard when stdout is a terminal',
-  },
-  {
-    key: 'logFile',
+    reload: 'restart',
+  }),
+  optionalText('logFile', {
     flag: 'log-file',
-    type: 'string',
     metavar: 'PATH',
     doc: 'append the log to this file instead of stdout (reopened on SIGUSR1)',
     default: () => null,
     defaultDoc: 'stdout',
-  },
-  {
-    key: 'logFormat',
+    reload: 'restart',
+  }),
+  text('logFormat', {
     flag: 'log-format',
-    type: 'string',
     metavar: 'FORMAT',
     pattern: { re: /^(text|json)$/, expected: 'text or json' },
     doc: 'text: lines for people; json: one object per line, every typed event with its details',
     default: () => 'text',
     defaultDoc: 'text',
-  },
-  {
-    key: 'name',
+    reload: 'restart',
+  }),
+  text('name', {
     flag: 'name',
-    type: 'string',
     metavar: 'NAME',
     pattern: { re: /^[A-Za-z0-9_.-]{1,64}$/, expected: 'letters, digits, _ . or -, at most 64' },
     doc: 'name of this instance: names its control socket, so `gsup status --name NAME` finds it',
     default: () => 'default',
     defaultDoc: 'default',
-  },
-  {
-    key: 'control',
+    reload: 'restart',
+  }),
+  optionalText('control', {
     flag: 'control',
-    type: 'string',
     metavar: 'PATH',
     doc: 'the control socket path',
     default: () => null,
     defaultDoc: '$XDG_RUNTIME_DIR/gsup/NAME.sock, else ~/.gsup/NAME.sock',
-  },
-  {
-    key: 'controlEnabled',
+    reload: 'restart',
+  }),
+  flag('controlEnabled', {
     flag: 'no-control',
-    type: 'flag',
     doc: 'no control socket (gsup status, scale, reload, stop and top cannot reach this instance)',
     default: () => true,
     defaultDoc: 'enabled',
-  },
-  {
-    key: 'pidfile',
+    reload: 'restart',
+  }),
+  optionalText('pidfile', {
     flag: 'pidfile',
-    type: 'string',
     metavar: 'PATH',
     doc: 'write the supervisor pid here; refuse to start if it names a live process',
     default: () => null,
     defaultDoc: 'none',
-  },
-  {
-    key: 'config',
+    reload: 'restart',
+  }),
+  optionalText('config', {
     flag: 'config',
     short: 'c',
-    type: 'string',
     metavar: 'FILE',
     doc: 'the config file (JS or JSON); re-read on every reload',
     default: () => null,
     defaultDoc: 'the first of gsup.config.{js,mjs,cjs,json} here',
     cliOnly: true,
-  },
-  {
-    key: 'user',
+    // Without -c, every reload looks for the first gsup.config.* again.
+    reload: 'live',
+  }),
+  optionalText('user', {
     flag: 'user',
-    type: 'string',
     metavar: 'USER',
     doc: 'run the workers as this user (name or uid); gsup binds first, so it may bind port 80 as root',
     default: () => null,
     defaultDoc: 'the current user',
-  },
-  {
-    key: 'group',
+    reload: 'new-workers',
+  }),
+  optionalText('group', {
     flag: 'group',
-    type: 'string',
     metavar: 'GROUP',
     doc: 'run the workers as this group (name or gid)',
     default: () => null,
     defaultDoc: "the user's group",
-  },
-  {
-    key: 'umask',
+    reload: 'new-workers',
+  }),
+  optionalMode('umask', {
     flag: 'umask',
-    type: 'octal',
     metavar: 'MODE',
     doc: 'the file mode creation mask, in octal (e.g. 027), for gsup and its workers',
     default: () => null,
     defaultDoc: 'inherited',
-  },
-  {
-    key: 'chdir',
+    // gsup sets its own umask once at start; workers inherit it.
+    reload: 'restart',
+  }),
+  optionalText('chdir', {
     flag: 'chdir',
-    type: 'string',
     metavar: 'DIR',
     doc: 'change to this directory before loading the app',
     default: () => null,
     defaultDoc: 'the current directory',
-  },
-  {
-    key: 'env',
+    // gsup changes its own directory once at start; workers start in it.
+    reload: 'restart',
+  }),
+  list('env', {
     flag: 'env',
-    type: 'list',
     metavar: 'KEY=VALUE',
     pattern: { re: /^[A-Za-z_][A-Za-z0-9_]*=/, expected: 'KEY=VALUE' },
     doc: "set a variable in the workers' environment (repeatable)",
     default: () => [],
     defaultDoc: 'none',
-  },
+    reload: 'new-workers',
+  }),
 ];
 
-/** Hooks a JS config file may export; each gets a read-only snapshot of the pool. */
+/** Any one of the settings above, with its own key and value type. */
+export type AnySetting = (typeof SETTINGS)[number];
+
+/** The whole configuration: one entry per setting, typed by the helper that declared it. */
+export type Config = { [S in AnySetting as S['key']]: ReturnType<S['default']> };
+
+/** Each setting by key, its value type paired with that key: generic code over K keeps them paired. */
+export type SettingFor = { [K in keyof Config]: Setting<K, Config[K]> };
+
+/** True when every setting has a value (null counts; a missing key does not). */
+export function isComplete(values: Partial<Config>): values is Config {
+  return SETTINGS.every((s) => values[s.key] !== undefined);
+}
+
+/** Sets one setting's default into a partial config. */
+export function setDefault<K extends keyof Config>(
+  into: Partial<Config>,
+  s: SettingFor[K],
+  env: Env,
+): void {
+  into[s.key] = s.default(env);
+}
+
+/** Every setting's default, as read from `env` (WEB_CONCURRENCY, PORT). */
+export function defaults(env: Env): Config {
+  const values: Partial<Config> = {};
+  for (const s of SETTINGS) setDefault(values, s, env);
+  if (!isComplete(values)) throw new Error('a setting has no default');
+  return values;
+}
+
+// ---- hooks --------------------------------------------------------------------------------------
+
+/** A hook a JS config file may export, and the typed event that calls it (none: gsup start does). */
+export interface Hook<N extends string = string, E extends EventType = EventType> {
+  name: N;
+  doc: string;
+  event: E | null;
+}
+
+function hook<const N extends string, const E extends EventType = never>(
+  name: N,
+  doc: string,
+  event?: E,
+): Hook<N, E> {
+  return { name, doc, event: event ?? null };
+}
+
+/** Hooks a JS config file may export; each gets a read-only snapshot of the pool, with `event`. */
 export const HOOKS = [
-  'onStarting',
-  'onReady',
-  'onReload',
-  'onWorkerSpawn',
-  'onWorkerReady',
-  'onWorkerExit',
-  'onScale',
-  'onStop',
-] as const;
-export type HookName = (typeof HOOKS)[number];
+  hook('onStarting', 'before gsup binds or starts a worker; if it throws, gsup does not start'),
+  hook('onReady', 'once, when the first workers are all ready (event: workers)', 'pool-ready'),
+  hook('onReload', 'when a reload ends, done or not (event: ok, outcome, message)', 'reload-end'),
+  hook('onWorkerSpawn', 'a worker process started (event: pid, slot, gen)', 'worker-spawn'),
+  hook('onWorkerReady', 'a worker is ready to serve (event: pid, slot, bootMs)', 'worker-ready'),
+  hook(
+    'onWorkerExit',
+    'a worker exited (event: pid, slot, code, signal, cause, reason)',
+    'worker-exit',
+  ),
+  hook('onScale', 'the wanted worker count changed (event: from, to)', 'scale'),
+  hook('onStop', 'gsup stopped (event: code)', 'stopped'),
+];
+
+export type HookName = (typeof HOOKS)[number]['name'];
+
+/** The typed events a hook can follow (src/events.ts). */
+export type HookEvent = NonNullable<(typeof HOOKS)[number]['event']>;

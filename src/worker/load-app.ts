@@ -3,12 +3,12 @@
 // .callback() (Koa), a net/http/https Server that is not listening yet, a Fastify-like object
 // (.server and .ready()), or a factory marked with `()` that returns (or resolves to) any of these.
 
-import { spawnSync } from 'node:child_process';
 import type { RequestListener } from 'node:http';
 import { Server as NetServer } from 'node:net';
-import { relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type AppSpec, checkAppFile } from '../app-spec.js';
+import { oneLine, syntaxErrorWhere, userFrame } from '../error-text.js';
 
 export type LoadedApp =
   | { kind: 'server'; server: NetServer }
@@ -108,40 +108,4 @@ function kindOf(v: unknown): string {
   if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'Object'})`;
   if (typeof v === 'string') return `a string (${JSON.stringify(v.slice(0, 40))})`;
   return `${typeof v === 'undefined' ? 'undefined' : `a ${typeof v}`}${typeof v === 'number' || typeof v === 'boolean' ? ` (${String(v)})` : ''}`;
-}
-
-/** The error's message on one line, with its class name. */
-export function oneLine(err: unknown): string {
-  if (err instanceof Error) {
-    const name = err.name && err.name !== 'Error' ? `${err.name}: ` : '';
-    return `${name}${err.message}`.split('\n')[0] ?? String(err);
-  }
-  return String(err);
-}
-
-/**
- * Where a SyntaxError is: Node 20 keeps an ES module's syntax error location out of err.stack, so
- * ask `node --check`, which prints `path:line` first. Only ever called on the error path.
- */
-export function syntaxErrorWhere(abs: string, cwd: string): string | null {
-  const r = spawnSync(process.execPath, ['--check', abs], { encoding: 'utf8', timeout: 10_000 });
-  const first = (r.stderr ?? '').split('\n')[0] ?? '';
-  const m = /^(\/[^:]+):(\d+)$/.exec(first.trim());
-  return m?.[1] ? `${relative(cwd, m[1]) || m[1]}:${m[2]}` : null;
-}
-
-/** The first stack frame that points into the user's files (not node: internals, not gsup). */
-export function userFrame(err: unknown, cwd: string): string | null {
-  if (!(err instanceof Error) || !err.stack) return null;
-  // Our own compiled code lives in dist/; frames there are gsup's, not the user's.
-  const gsupDist = new URL('..', import.meta.url).pathname;
-  // A SyntaxError names its place on the first line ("file:///app.mjs:3"), other errors in frames.
-  for (const line of err.stack.split('\n')) {
-    const m = /(?:^|[\s(])((?:file:\/\/)?\/[^()\s:]+):(\d+)(?::(\d+))?\)?\s*$/.exec(line);
-    if (!m?.[1]) continue;
-    const path = decodeURIComponent(m[1].replace(/^file:\/\//, ''));
-    if (path.startsWith(gsupDist) || path.includes('/node_modules/')) continue;
-    return `${relative(cwd, path) || path}:${m[2]}${m[3] ? `:${m[3]}` : ''}`;
-  }
-  return null;
 }

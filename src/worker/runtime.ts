@@ -8,9 +8,10 @@ import https from 'node:https';
 import { Server as NetServer, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseAppSpec } from '../app-spec.js';
+import { oneLine } from '../error-text.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
 import type { WorkerConfig, WorkerMessage } from '../ipc.js';
-import { AppLoadError, type LoadedApp, loadApp, oneLine } from './load-app.js';
+import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
 import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
