@@ -2,6 +2,7 @@
 // up the facts the arbiter would gather and checks the actions the plan returns.
 
 import test from 'ava';
+import type { PoolOptions } from '../src/supervisor/options.js';
 import { canMove } from '../src/supervisor/phase.js';
 import {
   type Action,
@@ -10,6 +11,7 @@ import {
   type PlanWorker,
   planPool,
 } from '../src/supervisor/plan.js';
+import { APPLIES, changes, workerCount } from '../src/supervisor/reconfigure.js';
 
 const NOW = 1_000_000;
 
@@ -231,4 +233,57 @@ test('the pool phase moves only along its table', (t) => {
   t.false(canMove('stopped', 'running'));
   t.false(canMove('stopping', 'reloading'));
   t.false(canMove('starting', 'reloading'));
+});
+
+function options(over: Partial<PoolOptions> = {}): PoolOptions {
+  return {
+    app: 'app.js',
+    binds: [{ kind: 'tcp', host: '127.0.0.1', port: 8000 }],
+    workers: 2,
+    maxWorkers: 8,
+    backlog: 511,
+    timeout: 30,
+    bootTimeout: 30,
+    gracefulTimeout: 30,
+    maxRequests: 0,
+    maxRequestsJitter: 0,
+    nodeArgs: [],
+    cwd: '/srv',
+    env: {},
+    ...over,
+  };
+}
+
+test('a reload keeps a count set at run time unless the configured count changed', (t) => {
+  const two = options({ workers: 2 });
+  t.deepEqual(workerCount(two, two, 2), { to: 2, why: null });
+  t.deepEqual(workerCount(two, two, 5), {
+    to: 5,
+    why: 'keeping the 5 set at run time; the config says 2',
+  });
+  t.deepEqual(workerCount(two, options({ workers: 4 }), 5), {
+    to: 4,
+    why: 'workers changed in the config from 2 to 4',
+  });
+  t.deepEqual(workerCount(two, options({ workers: 2, maxWorkers: 3 }), 5), {
+    to: 3,
+    why: 'capped at max-workers 3',
+  });
+});
+
+test('a reload lists what changed, and every option says how a reload applies it', (t) => {
+  const prev = options();
+  t.deepEqual(changes(prev, options()), []);
+  t.deepEqual(
+    changes(
+      prev,
+      options({
+        timeout: 5,
+        nodeArgs: ['--max-old-space-size=256'],
+        binds: [{ kind: 'tcp', host: '127.0.0.1', port: 9000 }],
+      }),
+    ),
+    ['bind 127.0.0.1:8000 → 127.0.0.1:9000', 'timeout 30 → 5', 'node-arg'],
+  );
+  for (const key of Object.keys(prev)) t.truthy(APPLIES[key as keyof PoolOptions], key);
 });

@@ -120,3 +120,36 @@ export function workerSnapshot(
     stuckStack: w.stuckStack,
   };
 }
+
+/** Counts that outlive the workers: requests and statuses of exited ones, restarts, reloads. */
+export class Totals {
+  private requestsOfExited = 0;
+  private readonly statusOfExited: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  restarts = 0;
+  reloads = 0;
+
+  /** Keeps an exited worker's counts, so totals never go backwards. */
+  exited(w: WorkerHandle): void {
+    this.requestsOfExited += w.requests;
+    if (w.stats) for (let i = 0; i < 5; i++) this.statusOfExited[i as 0] += w.stats.status[i as 0];
+  }
+
+  /** The pool's totals: the exited workers' counts plus the live ones'. */
+  sum(workers: readonly WorkerSnapshot[]): PoolSnapshot['totals'] {
+    const totals = {
+      requests: this.requestsOfExited,
+      rps: 0,
+      inFlight: 0,
+      status: [...this.statusOfExited] as [number, number, number, number, number],
+      restarts: this.restarts,
+      reloads: this.reloads,
+    };
+    for (const w of workers) {
+      totals.requests += w.requests;
+      totals.rps += w.rps;
+      totals.inFlight += w.inFlight;
+      for (let i = 0; i < 5; i++) totals.status[i as 0] += w.status[i as 0];
+    }
+    return totals;
+  }
+}

@@ -11,71 +11,25 @@ import { type EventBody, type PoolEvent, stamp, type WorkerOutput } from '../eve
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { checkScale, type ScaleRequest, type ScaleResult } from '../scale.js';
-import { backoffMs } from './backoff.js';
 import { WorkerHandle } from './handle.js';
-import { type BindSpec, formatBind, type Listener, openListener } from './listener.js';
-import { canMove, type Phase, type PhaseName, type ReloadResult, type ReloadRun } from './phase.js';
-import { type Action, isActive, isStale, type PlanInput, planPool } from './plan.js';
+import { type Listener, openListener } from './listener.js';
 import {
-  type PoolSnapshot,
-  type SlotRecord,
-  type WaitingSlot,
-  workerSnapshot,
-} from './snapshot.js';
-import { type Spawner, spawnNodeWorker } from './spawn.js';
-import { readUsage, USAGE_MS, type UsageReader, usagePoller } from './usage.js';
+  heartbeatMs,
+  type PoolOptions,
+  type SupervisorDeps,
+  type SupervisorOptions,
+} from './options.js';
+import { canMove, type Phase, type ReloadResult, type ReloadRun } from './phase.js';
+import { type Action, isActive, isStale, type PlanInput, planPool } from './plan.js';
+import { changes, rebind, workerCount } from './reconfigure.js';
+import { Slots } from './slots.js';
+import { type PoolSnapshot, Totals, workerSnapshot } from './snapshot.js';
+import { spawnNodeWorker } from './spawn.js';
+import { readUsage, USAGE_MS, usagePoller } from './usage.js';
 
 export type { ScaleRequest, ScaleResult } from '../scale.js';
+export type { PoolOptions, ReloadedConfig, SupervisorDeps, SupervisorOptions } from './options.js';
 export type { ReloadResult } from './phase.js';
-
-export interface SupervisorOptions {
-  /** The app spec, e.g. `app.js`, `app.mjs:handler`, `app.js:create()`. */
-  app: string;
-  /** Sockets to serve on (bound once, here). */
-  binds: BindSpec[];
-  workers: number;
-  /** Ceiling for scale-up (TTIN, `+`). */
-  maxWorkers: number;
-  backlog: number;
-  /** Seconds without a heartbeat before a worker is killed; 0 turns it off. */
-  timeout: number;
-  /** Seconds a worker gets to become ready. */
-  bootTimeout: number;
-  /** Seconds a draining worker gets before SIGKILL. */
-  gracefulTimeout: number;
-  maxRequests: number;
-  maxRequestsJitter: number;
-  /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
-  nodeArgs: string[];
-  cwd: string;
-  /** The workers' environment (gsup adds its own variables on top). */
-  env: Record<string, string | undefined>;
-  /** Run the workers as this user and group id (the supervisor keeps its own, e.g. root for port 80). */
-  uid?: number;
-  gid?: number;
-  /**
-   * Called at the start of every reload, from any door: the config file re-read, as whole
-   * options, or a one-line error (the running config is kept and the reload is not done).
-   * `accept` is called once the new options are in force; `notes` are lines to log.
-   */
-  reloadConfig?: () => Promise<ReloadedConfig | string>;
-}
-
-/** The options a reload brings. */
-export interface ReloadedConfig {
-  options: PoolOptions;
-  accept: () => void;
-  notes: string[];
-}
-
-/** Everything but the reload callback: what a reload replaces. */
-export type PoolOptions = Omit<SupervisorOptions, 'reloadConfig'>;
-
-/** What the arbiter uses from outside, replaceable in tests. */
-export interface SupervisorDeps {
-  spawn: Spawner;
-  usage: UsageReader;
-}
 
 interface SupervisorEvents {
   event: [PoolEvent];
@@ -109,7 +63,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Sockets dropped by a config reload, closed when that reload ends. */
   private retiredSockets: Listener[] = [];
   private readonly workers = new Map<number, WorkerHandle>();
-  private readonly slots = new Map<number, SlotRecord>();
+  private readonly slots = new Slots();
+  private readonly totals = new Totals();
   private phase: Phase = { is: 'starting' };
   private target: number;
   private nextId = 1;
@@ -120,10 +75,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private bootFailuresInARow = 0;
   private lastBootError: string | null = null;
   private exitCode = EXIT_OK;
-  private reloads = 0;
-  private restarts = 0;
-  private requestsOfExited = 0;
-  private statusOfExited: [number, number, number, number, number] = [0, 0, 0, 0, 0];
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
@@ -270,35 +221,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const run = this.run;
     const workers = [...this.workers.values()]
       .sort((a, b) => a.slot - b.slot || a.id - b.id)
-      .map((w) => workerSnapshot(w, this.slotRecord(w.slot), this.replacing(w), now));
-    const totals = {
-      requests: this.requestsOfExited,
-      rps: 0,
-      inFlight: 0,
-      status: [...this.statusOfExited] as [number, number, number, number, number],
-      restarts: this.restarts,
-      reloads: this.reloads,
-    };
-    for (const w of workers) {
-      totals.requests += w.requests;
-      totals.rps += w.rps;
-      totals.inFlight += w.inFlight;
-      for (let i = 0; i < 5; i++) totals.status[i as 0] += w.status[i as 0];
-    }
-    const fresh = new Set(
+      .map((w) => workerSnapshot(w, this.slots.get(w.slot), this.replacing(w), now));
+    const held = new Set(
       [...this.workers.values()].filter((w) => w.active && !isStale(w, run)).map((w) => w.slot),
     );
-    const waiting: WaitingSlot[] = [];
-    for (const [slot, info] of this.slots) {
-      if (!fresh.has(slot) && info.retryAt > now && slot <= this.target) {
-        waiting.push({
-          slot,
-          failures: info.failures,
-          retryInMs: info.retryAt - now,
-          lastExit: info.lastExit,
-        });
-      }
-    }
     return {
       at: Date.now(),
       pid: process.pid,
@@ -312,7 +238,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       live: workers.length,
       ready: workers.filter((w) => w.state === 'ready').length,
       timeoutMs: this.options.timeout * 1000,
-      totals,
+      totals: this.totals.sum(workers),
       reload: run
         ? {
             newReady: workers.filter((w) => w.gen === run.gen && w.state === 'ready').length,
@@ -322,7 +248,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           }
         : null,
       workers,
-      waiting: waiting.sort((a, b) => a.slot - b.slot),
+      waiting: this.slots.waiting(now, held, this.target),
       events: this.events.slice(-EVENTS_KEPT),
     };
   }
@@ -356,15 +282,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private planInput(judge: boolean): PlanInput {
-    const retryAt = new Map<number, number>();
-    for (const [slot, info] of this.slots) retryAt.set(slot, info.retryAt);
     const phase = this.phase.is;
     return {
       now: monotonic(),
       managing: phase === 'running' || phase === 'reloading',
       target: this.target,
       workers: [...this.workers.values()],
-      retryAt,
+      retryAt: this.slots.retryAt(),
       reload: this.run,
       timeoutS: this.options.timeout,
       bootTimeoutS: this.options.bootTimeout,
@@ -503,9 +427,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     w.lastHeartbeat = monotonic();
     this.everReady = true;
     this.bootFailuresInARow = 0;
-    const info = this.slotRecord(w.slot);
-    info.failures = 0;
-    info.retryAt = 0;
+    this.slots.ready(w.slot);
     const bootMs = Math.round(monotonic() - w.spawnedAt);
     this.say({ type: 'worker-ready', slot: w.slot, pid: w.pid, gen: w.gen, bootMs });
     if (!this.announcedReady && this.countReady() >= this.target) {
@@ -525,15 +447,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const was = w.state;
     if (!w.moveTo('exited')) return;
     this.workers.delete(w.id);
-    this.requestsOfExited += w.requests;
-    if (w.stats) for (let i = 0; i < 5; i++) this.statusOfExited[i as 0] += w.stats.status[i as 0];
+    this.totals.exited(w);
     const cause = w.exitCause(was);
-    const info = this.slotRecord(w.slot);
-    info.lastExit = WorkerHandle.exitReason(cause, code, signal);
-    if (cause === 'timeout' || cause === 'crashed' || cause === 'killed') {
-      this.restarts++;
-      info.restarts++;
-    }
+    const reason = WorkerHandle.exitReason(cause, code, signal);
+    const restart = cause === 'timeout' || cause === 'crashed' || cause === 'killed';
+    if (restart) this.totals.restarts++;
+    this.slots.exited(w.slot, reason, restart);
     const where = w.timedOut ? w.whereStuck() : undefined;
     // A boot that timed out says where it was stuck once, in its boot failure line.
     if (cause === 'boot-timeout' && w.bootError && where) {
@@ -548,7 +467,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         code,
         signal,
         cause,
-        reason: info.lastExit,
+        reason,
         ...(where ? { where } : {}),
         stopping: this.stopping,
       },
@@ -580,14 +499,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       run.failed ??= error;
       return;
     }
-    const info = this.slotRecord(w.slot);
     this.bootFailuresInARow++;
-    info.failures++;
-    info.restarts++;
-    info.retryAt = monotonic() + backoffMs(info.failures);
+    const retryInMs = this.slots.bootFailed(w.slot, monotonic());
     const same = error === this.lastBootError;
     this.lastBootError = error;
-    const retryInMs = backoffMs(info.failures);
     this.say({ type: 'worker-boot-failed', slot: w.slot, pid: w.pid, error, same, retryInMs });
   }
 
@@ -642,58 +557,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /**
-   * Puts re-read options in force, replacing them whole: sockets are re-bound (new ones open
-   * first; dropped ones close when the reload ends), timeouts apply at once, and app, node flags,
-   * environment and user apply to the workers spawned from now on. Returns why the worker count
-   * is what it is, when that needs saying.
+   * Puts re-read options in force, replaced whole; each applies as `APPLIES` says (reconfigure.ts).
+   * Returns why the worker count is what it is, when that needs saying.
    */
   private async applyOptions(next: PoolOptions): Promise<string | null> {
     const prev = this.options;
-    const changed: string[] = [];
-    const want = next.binds.map(formatBind);
-    const have = this.sockets.map((l) => formatBind(l.spec));
-    if (want.join(' ') !== have.join(' ')) {
-      const opened: Listener[] = [];
-      try {
-        for (const spec of next.binds) {
-          const existing = this.sockets.find((l) => formatBind(l.spec) === formatBind(spec));
-          opened.push(existing ?? (await openListener(spec)));
-        }
-      } catch (err) {
-        for (const l of opened) if (!this.sockets.includes(l)) l.close();
-        throw err;
-      }
-      // Old workers keep their own copies of dropped sockets until they drain.
-      this.retiredSockets.push(...this.sockets.filter((l) => !opened.includes(l)));
-      this.sockets = opened;
-      for (const l of opened)
-        if (!have.includes(formatBind(l.spec))) this.say({ type: 'listening', url: l.url });
-      changed.push(`bind ${have.join(' ')} → ${want.join(' ')}`);
-    }
-    for (const key of RELOAD_SHOWN) {
-      if (next[key] !== prev[key])
-        changed.push(`${key} ${String(prev[key])} → ${String(next[key])}`);
-    }
-    if (next.nodeArgs.join(' ') !== prev.nodeArgs.join(' ')) changed.push('node-arg');
+    const bound = await rebind(this.sockets, next);
+    this.sockets = bound.sockets;
+    this.retiredSockets.push(...bound.retired);
+    for (const l of bound.added) this.say({ type: 'listening', url: l.url });
+    const changed = changes(prev, next);
     this.options = { ...next, ...(prev.reloadConfig ? { reloadConfig: prev.reloadConfig } : {}) };
     if (changed.length) this.say({ type: 'config-changed', changes: changed });
-
-    // The count set at run time (+, TTIN, gsup scale) survives a reload, unless the configured
-    // count itself changed.
-    let wanted = this.target;
-    let why: string | null = null;
-    if (next.workers !== prev.workers) {
-      wanted = next.workers;
-      why = `workers changed in the config from ${prev.workers} to ${next.workers}`;
-    } else if (this.target !== next.workers) {
-      why = `keeping the ${this.target} set at run time; the config says ${next.workers}`;
-    }
-    if (wanted > next.maxWorkers) {
-      wanted = next.maxWorkers;
-      why = `capped at max-workers ${next.maxWorkers}`;
-    }
-    if (wanted !== this.target) this.setTarget(wanted);
-    return why;
+    const count = workerCount(prev, next, this.target);
+    this.setTarget(count.to);
+    return count.why;
   }
 
   private beginReload(waiters: Array<(r: ReloadResult) => void>, count: string | null): void {
@@ -710,7 +588,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       count,
       waiters,
     };
-    this.reloads++;
+    this.totals.reloads++;
     this.say({
       type: 'reload-start',
       gen: this.gen,
@@ -833,15 +711,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return undefined;
   }
 
-  private slotRecord(slot: number): SlotRecord {
-    let info = this.slots.get(slot);
-    if (!info) {
-      info = { failures: 0, retryAt: 0, restarts: 0, lastExit: null };
-      this.slots.set(slot, info);
-    }
-    return info;
-  }
-
   /** Emits one typed event, and keeps it for the snapshot unless it is debug-level. */
   private say(body: EventBody, stack?: string[]): PoolEvent {
     const event = stamp(body, stack);
@@ -855,25 +724,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 }
 
-/** Settings a reload reports when they change (bind and node-arg are reported apart). */
-const RELOAD_SHOWN = [
-  'app',
-  'timeout',
-  'bootTimeout',
-  'gracefulTimeout',
-  'maxRequests',
-  'maxRequestsJitter',
-  'maxWorkers',
-  'backlog',
-] as const satisfies ReadonlyArray<keyof PoolOptions>;
-
 function notReloading(why: string): ReloadResult {
   return { ok: false, message: `not reloading: ${why}` };
 }
-
-/** Heartbeat period: a quarter of the timeout, at most one second. */
-export function heartbeatMs(timeoutSeconds: number): number {
-  return timeoutSeconds > 0 ? Math.max(50, Math.min(1000, (timeoutSeconds * 1000) / 4)) : 1000;
-}
-
-export type { PhaseName };
