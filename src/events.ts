@@ -253,7 +253,7 @@ function reloadLine(e: Extract<EventBody, { type: 'reload-end' }>): string {
 }
 
 /** The level an event is shown at. */
-export function levelOf(e: EventBody): EventLevel {
+function levelOf(e: EventBody): EventLevel {
   switch (e.type) {
     case 'worker-timeout':
     case 'worker-boot-timeout':

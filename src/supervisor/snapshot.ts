@@ -7,7 +7,7 @@ import type { WorkerHandle } from './handle.js';
 /** The lifecycle of one worker process. */
 export type WorkerState = 'spawning' | 'booting' | 'ready' | 'draining' | 'exited';
 
-export type { EventLevel, PoolEvent, WorkerOutput } from '../events.js';
+export type { PoolEvent, WorkerOutput } from '../events.js';
 
 export interface WorkerSnapshot {
   /** Spawn sequence number, unique for the supervisor's life. */
