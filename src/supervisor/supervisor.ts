@@ -111,6 +111,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         return;
       }
     }
+    if (this.phase.is !== 'starting') return;
     this.startedAt = monotonic();
     for (const l of this.sockets) this.say({ type: 'listening', url: l.url });
     this.moveTo({ is: 'running' });
