@@ -18,7 +18,7 @@ export const RELOAD_KINDS = [
   { kind: 'live', says: 'applied at once' },
   { kind: 'new-workers', says: 'new workers get it' },
   { kind: 'rebind', says: 'sockets opened and closed' },
-  { kind: 'count', says: 'the pool scales to it' },
+  { kind: 'count', says: 'the pool follows a change; else a count set at run time stays' },
   { kind: 'restart', says: 'needs a restart of gsup' },
 ] as const;
 
