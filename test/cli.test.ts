@@ -1,8 +1,7 @@
 // Front-door behaviour of `gsup start` that only the real CLI shows: signals, log files, flags.
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import test from 'ava';
-import { get, gsup, isAlive, killQuietly, until } from './helpers.js';
+import { get, gsup, isAlive, killQuietly, tempDir, until } from './helpers.js';
 
 test('SIGINT is a quick stop: workers exit at once, gsup exits 0', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
@@ -17,7 +16,7 @@ test('SIGINT is a quick stop: workers exit at once, gsup exits 0', async (t) => 
 });
 
 test('--log-file writes the log there; SIGUSR1 reopens it after a rotation', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-log-`);
+  const dir = tempDir(t, 'log');
   const log = `${dir}/gsup.log`;
   const g = gsup(t, [
     'start',
@@ -76,7 +75,7 @@ test('--node-arg reaches the workers', async (t) => {
 });
 
 test('a slot whose worker keeps failing to boot backs off exponentially and recovers', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-flap-`);
+  const dir = tempDir(t, 'flap');
   const flag = `${dir}/broken`;
   const g = gsup(t, ['start', 'toggle.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'], {
     env: { BROKEN_FLAG: flag },

@@ -2,26 +2,18 @@
 // line (WEB_CONCURRENCY and PORT set defaults), hooks, gsup check, and reload with a broken file.
 
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { resolveStart } from '../dist/config/load.js';
 import { ConfigError } from '../dist/config/parse.js';
-import { FIXTURES, get, gsup, gsupVerb, until } from './helpers.js';
+import { FIXTURES, get, gsup, gsupVerb, tempDir, until } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
 
 /** A fresh directory with the given files (a config file and, by default, the slow.js app). */
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-cfg-`);
+function project(t: ExecutionContext, files: Record<string, string>): string {
+  const dir = tempDir(t, 'cfg');
   copyFileSync(`${FIXTURES}/slow.js`, `${dir}/slow.js`);
   copyFileSync(`${FIXTURES}/env-echo.js`, `${dir}/env-echo.js`);
   for (const [name, text] of Object.entries(files)) writeFileSync(`${dir}/${name}`, text);
@@ -33,7 +25,7 @@ function project(files: Record<string, string>): string {
 const FILE = { 'gsup.config.json': JSON.stringify({ workers: 3, timeout: 11 }) };
 
 test('the config file wins over the defaults (and over WEB_CONCURRENCY)', async (t) => {
-  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '7' }, project(FILE));
+  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '7' }, project(t, FILE));
   t.is(r.config.workers, 3);
   t.is(r.sources.workers, 'file');
   t.is(r.config.backlog, 2048);
@@ -41,7 +33,7 @@ test('the config file wins over the defaults (and over WEB_CONCURRENCY)', async 
 });
 
 test('WEB_CONCURRENCY and PORT set the defaults', async (t) => {
-  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '5', PORT: '9100' }, project({}));
+  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '5', PORT: '9100' }, project(t, {}));
   t.is(r.config.workers, 5);
   t.is(r.sources.workers, 'env');
   t.deepEqual(r.config.bind, ['0.0.0.0:9100']);
@@ -49,27 +41,31 @@ test('WEB_CONCURRENCY and PORT set the defaults', async (t) => {
 });
 
 test('GSUP_CMD_ARGS wins over the config file', async (t) => {
-  const r = await resolveStart(['app.js'], { GSUP_CMD_ARGS: '-w 4 --timeout "12"' }, project(FILE));
+  const r = await resolveStart(
+    ['app.js'],
+    { GSUP_CMD_ARGS: '-w 4 --timeout "12"' },
+    project(t, FILE),
+  );
   t.is(r.config.workers, 4);
   t.is(r.sources.workers, 'cmdargs');
   t.is(r.config.timeout, 12);
 });
 
 test('the command line wins over GSUP_CMD_ARGS', async (t) => {
-  const r = await resolveStart(['app.js', '-w', '2'], { GSUP_CMD_ARGS: '-w 4' }, project(FILE));
+  const r = await resolveStart(['app.js', '-w', '2'], { GSUP_CMD_ARGS: '-w 4' }, project(t, FILE));
   t.is(r.config.workers, 2);
   t.is(r.sources.workers, 'cli');
 });
 
 test('the command line wins over the config file', async (t) => {
-  const r = await resolveStart(['app.js', '-t', '9'], {}, project(FILE));
+  const r = await resolveStart(['app.js', '-t', '9'], {}, project(t, FILE));
   t.is(r.config.timeout, 9);
   t.is(r.sources.timeout, 'cli');
   t.is(r.config.workers, 3, 'what the command line does not set still comes from the file');
 });
 
 test('the first of gsup.config.{js,mjs,cjs,json} is used; -c names another', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.js': 'export default { workers: 6 };\n',
     'gsup.config.json': '{"workers": 8}',
     'other.cjs': 'module.exports = { workers: 9, app: "slow.js" };\n',
@@ -84,13 +80,13 @@ test('the first of gsup.config.{js,mjs,cjs,json} is used; -c names another', asy
 // ---- bad values, from each source ---------------------------------------------------------------
 
 async function refused(
-  t: import('ava').ExecutionContext,
+  t: ExecutionContext,
   argv: string[],
   env: Record<string, string>,
   files: Record<string, string>,
   expected: RegExp,
 ) {
-  const err = await t.throwsAsync(resolveStart(argv, env, project(files)), {
+  const err = await t.throwsAsync(resolveStart(argv, env, project(t, files)), {
     instanceOf: ConfigError,
   });
   t.regex(err?.message ?? '', expected);
@@ -196,7 +192,7 @@ test('-c naming a missing file', (t) =>
 // ---- the real CLI -------------------------------------------------------------------------------
 
 test('gsup check prints each setting with its source, and refuses bad config with exit 2', async (t) => {
-  const dir = project({ 'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 3 }) });
+  const dir = project(t, { 'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 3 }) });
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [BIN, ...args], {
       cwd: dir,
@@ -221,7 +217,7 @@ test('gsup check prints each setting with its source, and refuses bad config wit
 });
 
 test('reload with a broken config file keeps serving; with the fixed file it applies', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.mjs': "export default { app: 'slow.js', workers: 2, bind: '127.0.0.1:0' };\n",
   });
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
@@ -246,7 +242,7 @@ test('reload with a broken config file keeps serving; with the fixed file it app
 });
 
 test('hooks: one is called, one that throws is logged and gsup carries on', async (t) => {
-  const dir = project({});
+  const dir = project(t, {});
   const marker = `${dir}/ready-hook.json`;
   writeFileSync(
     `${dir}/gsup.config.mjs`,
@@ -269,7 +265,7 @@ export default {
 });
 
 test('a throwing onStarting aborts the start with its error', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.mjs':
       "export default { app: 'slow.js', bind: '127.0.0.1:0', onStarting() { throw new Error('migrations pending'); } };\n",
   });
@@ -280,7 +276,7 @@ test('a throwing onStarting aborts the start with its error', async (t) => {
 });
 
 test('--env, --chdir and --umask reach the workers', async (t) => {
-  const dir = project({});
+  const dir = project(t, {});
   const g = gsup(
     t,
     [
@@ -318,7 +314,7 @@ test('--user drops the workers to another user while gsup binds as root', async 
     t.pass();
     return;
   }
-  const dir = project({});
+  const dir = project(t, {});
   // The app must be readable by the other user.
   const { chmodSync } = await import('node:fs');
   chmodSync(dir, 0o755);

@@ -1,13 +1,12 @@
 // The control socket and the verbs that use it, against real supervisors over real sockets.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import test, { type ExecutionContext } from 'ava';
 import { remoteCommands, remoteSource } from '../dist/cli/remote.js';
 import { ControlClient } from '../dist/control/client.js';
 import { Dashboard } from '../dist/dashboard/dashboard.js';
-import { type Gsup, get, gsup, gsupVerb, isAlive, until } from './helpers.js';
+import { type Gsup, get, gsup, gsupVerb, isAlive, tempDir, until } from './helpers.js';
 import { HeadlessTerminal } from './term.js';
 
 async function running(
@@ -84,7 +83,7 @@ test('scale N, +N and -N change the count; out-of-range values are refused with 
 });
 
 test('reload waits for the result and exits to match: done, then rolled back', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-ctl-`);
+  const dir = tempDir(t, 'ctl');
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
   const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
   const url = await g.url();
@@ -129,7 +128,7 @@ test('stop --quick', async (t) => {
 });
 
 test('every verb says clearly when no instance is running', async (t) => {
-  const env = { XDG_RUNTIME_DIR: mkdtempSync(`${tmpdir()}/gsup-none-`) };
+  const env = { XDG_RUNTIME_DIR: tempDir(t, 'none') };
   for (const args of [
     ['status'],
     ['scale', '2'],
@@ -191,7 +190,7 @@ test('the socket is 0600 in a 0700 directory the user owns', async (t) => {
 });
 
 test('a world-writable control directory is refused before anything starts', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-open-`);
+  const dir = tempDir(t, 'open');
   const { chmodSync } = await import('node:fs');
   chmodSync(dir, 0o777);
   const g = gsup(t, [
@@ -212,7 +211,7 @@ test('a world-writable control directory is refused before anything starts', asy
 });
 
 test('a stale control socket is replaced', async (t) => {
-  const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-stale-`);
+  const runtimeDir = tempDir(t, 'stale');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(`${runtimeDir}/gsup`, { mode: 0o700 });
   const path = `${runtimeDir}/gsup/default.sock`;
@@ -268,7 +267,7 @@ test('two instances with different names run side by side; the same name is refu
 });
 
 test('--pidfile: written, refused while it names a live process, removed on exit', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-pid-`);
+  const dir = tempDir(t, 'pid');
   const pidfile = `${dir}/gsup.pid`;
   writeFileSync(pidfile, `${process.pid}\n`);
   const refused = gsup(t, [

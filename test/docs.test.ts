@@ -2,21 +2,13 @@
 // runs, the settings table is the schema's, the nginx config in docs/deploy.md proxies through
 // reloads, and the screenshot script runs and draws what the README says it shows.
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../dist/demo/free-port.js';
 import { docCommands } from '../scripts/doc-commands.js';
 import { settingsTable, tableInReadme } from '../scripts/settings-table.js';
-import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, until } from './helpers.js';
+import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, tempDir, until } from './helpers.js';
 
 const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md'];
 const BIN = join(ROOT, 'bin/gsup.js');
@@ -63,8 +55,7 @@ const MOMENTS: Record<string, { text: RegExp[]; word: string }> = {
 };
 
 test('npm run screenshots draws the four moments as SVG, PNG and text', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'gsup-shots-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const out = tempDir(t, 'shots');
   const r = await run(process.execPath, ['--import=tsx', 'scripts/screenshots.ts', '--out', out]);
   t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   for (const [name, expected] of Object.entries(MOMENTS)) {
@@ -99,8 +90,7 @@ test('every gsup command quoted in the docs parses (run with --help)', async (t)
   ).filter((c) => !seen.has(c.argv.join(' ')) && seen.add(c.argv.join(' ')));
   // Enough to be sure the extraction found the docs' commands, not nothing.
   t.true(commands.length >= 20, `found ${commands.length}: ${[...seen].join('; ')}`);
-  const cwd = mkdtempSync(join(tmpdir(), 'gsup-docs-'));
-  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const cwd = tempDir(t, 'docs');
   for (const c of commands) {
     const r = await run(process.execPath, [BIN, ...c.argv, '--help'], cwd);
     t.is(r.code, 0, `${c.file}: ${c.quoted}\n${r.stderr}`);
@@ -120,8 +110,7 @@ test("the README's quick start runs: start, status, scale +1, reload, stop", asy
     ['status', 'scale', 'reload', 'stop'],
   );
   // app.js is the bundled hello app; the port is a free one, not 8000.
-  const dir = mkdtempSync(join(tmpdir(), 'gsup-quick-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'quick');
   copyFileSync(join(ROOT, 'examples/hello.js'), join(dir, 'app.js'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   const argv = (first ?? []).map((a) => (a === '127.0.0.1:8000' ? '127.0.0.1:0' : a));
@@ -156,7 +145,7 @@ test('the nginx config in docs/deploy.md proxies to gsup with no failure through
   const port = await freePort();
   t.regex(block ?? '', /server 127\.0\.0\.1:8000;/);
   t.regex(block ?? '', /listen 80;/);
-  const dir = mkdtempSync(join(tmpdir(), 'gsup-nginx-'));
+  const dir = tempDir(t, 'nginx');
   const conf = join(dir, 'nginx.conf');
   // The documented block, inside the smallest nginx.conf that runs unprivileged in a scratch folder.
   writeFileSync(
@@ -187,7 +176,6 @@ test('the nginx config in docs/deploy.md proxies to gsup with no failure through
   t.teardown(() => {
     // The whole group: nginx's own worker would outlive a killed master.
     if (nginx.pid) killQuietly(-nginx.pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   });
   const url = `http://127.0.0.1:${port}/`;
   await until(`nginx answers on ${url} (${nginxErr})`, async () => {

@@ -1,7 +1,16 @@
 // Signals, reloads, scaling, hangs and crashes against a real gsup under real load.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { get, gsup, isAlive, killQuietly, load, someoneListensOn, until } from './helpers.js';
+import {
+  get,
+  gsup,
+  isAlive,
+  killQuietly,
+  load,
+  someoneListensOn,
+  tempDir,
+  until,
+} from './helpers.js';
 
 test('HUP under keep-alive load fails zero requests and replaces every pid', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
@@ -79,9 +88,8 @@ test('a hung worker is killed after the timeout and the log names the stuck func
 });
 
 test('a reload to code that throws at import rolls back and keeps serving', async (t) => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(`${tmpdir()}/gsup-reload-`);
+  const { writeFileSync } = await import('node:fs');
+  const dir = tempDir(t, 'reload');
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
   const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
   const url = await g.url();

@@ -18,7 +18,7 @@ const _BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
 
 /** A fresh path in the temp folder, removed after the test. */
 function tempPath(t: ExecutionContext, name: string): string {
-  const path = join(tmpdir(), `gsup-t2-${randomBytes(6).toString('hex')}-${name}`);
+  const path = join(tmpdir(), `gsup-listener-${randomBytes(6).toString('hex')}-${name}`);
   t.teardown(() => rmSync(path, { force: true }));
   return path;
 }
