@@ -37,6 +37,8 @@ export interface Gsup {
   output: WorkerOutput[];
   /** What a person would read, one entry per line: event messages, `[wSLOT PID] line`, plain lines. */
   lines: string[];
+  /** The same text view without the workers' output: gsup's own lines. */
+  ownLines: string[];
   /** Text view of what arrived on stdout (json lines shown as in `lines`). */
   stdout(): string;
   /** What arrived on stderr, as it came. */
@@ -86,7 +88,8 @@ export function dieWithTest(file: string, args: string[]): [string, string[]] {
 function withFormat(args: string[], format: 'json' | 'text'): string[] {
   if (format !== 'json' || args[0] !== 'start') return args;
   if (args.some((a) => a === '--log-format' || a.startsWith('--log-format='))) return args;
-  return [...args, '--log-format', 'json'];
+  // Right after the verb: appended, it would become the value of a trailing flag missing one.
+  return ['start', '--log-format', 'json', ...args.slice(1)];
 }
 
 /** Starts `gsup ARGS...` in `cwd` (default: the fixtures folder); the caller must `dispose()` it. */
@@ -112,12 +115,14 @@ export function startGsup(args: string[], opts: GsupOptions = {}): Gsup {
   const view = new PoolView();
   const output: WorkerOutput[] = [];
   const lines: string[] = [];
+  const ownLines: string[] = [];
   const text = { out: [] as string[], err: '' };
   const partial = { out: '', err: '' };
   const waiters: Array<() => void> = [];
   const take = (stream: 'out' | 'err', raw: string) => {
     if (stream === 'err') {
       lines.push(raw);
+      ownLines.push(raw);
       return;
     }
     const line = readLine(raw);
@@ -126,6 +131,10 @@ export function startGsup(args: string[], opts: GsupOptions = {}): Gsup {
     const shown = textOf(line);
     lines.push(...shown);
     text.out.push(...shown);
+    // In the text format a worker's line is known by its `[wSLOT PID]` tag after the stamp.
+    const workers =
+      line.kind === 'output' || (format === 'text' && /^\S+ \S+ \[w\d+ \d+/.test(raw));
+    if (!workers) ownLines.push(...shown);
   };
   const onData = (stream: 'out' | 'err') => (chunk: Buffer) => {
     const s = chunk.toString();
@@ -167,7 +176,9 @@ export function startGsup(args: string[], opts: GsupOptions = {}): Gsup {
         }
         if (exitedYet) {
           clearTimeout(timer);
-          reject(new Error(`gsup exited before ${what}; it printed:\n${lines.join('\n')}`));
+          reject(
+            new Error(`gsup exited before printing ${what}; it printed:\n${lines.join('\n')}`),
+          );
           return;
         }
         waiters.push(again);
@@ -203,6 +214,7 @@ export function startGsup(args: string[], opts: GsupOptions = {}): Gsup {
     events: view.events,
     output,
     lines,
+    ownLines,
     stdout: () => text.out.map((l) => `${l}\n`).join(''),
     stderr: () => text.err,
     waitFor: (pattern, timeoutMs = DEADLINE_MS, from = 0) =>

@@ -129,3 +129,10 @@ export function connectionsByPid(pids: number[], port: number): Map<number, numb
   }
   return out;
 }
+
+/** VmRSS in kB of a process that must be alive: throws if it is gone. */
+export function liveRssKb(pid: number): number {
+  const kb = rssKb(pid);
+  if (kb === null) throw new Error(`no VmRSS for pid ${pid}: it is gone`);
+  return kb;
+}

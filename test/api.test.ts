@@ -110,7 +110,7 @@ test('max-requests recycles a worker, its replacement ready first', async (t) =>
 });
 
 test('garbage on the IPC channel is reported, never crashes the supervisor', async (t) => {
-  const sup = new Supervisor(options({ app: 'garbage-ipc.js', workers: 1 }));
+  const sup = new Supervisor(options({ app: 'sends-bad-ipc.js', workers: 1 }));
   started(t, sup);
   await sup.start();
   const url = sup.urls[0] ?? '';

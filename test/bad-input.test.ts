@@ -157,15 +157,15 @@ test('boot failure: an export of the wrong shape (42) exits 3 naming the module 
 });
 
 test('boot failure: an app that throws at import exits 3 with its message, said a few times', async (t) => {
-  const g = await bootFailure(t, 'throws.js', /database url is not set/);
+  const g = await bootFailure(t, 'throws-at-import.js', /database url is not set/);
   const mentions = g.count(/database url is not set/);
   t.true(mentions <= 5, `'database url is not set' appeared ${mentions} times`);
   // The place in the user's file is named.
-  t.regex(g.stdout(), /throws\.js:2/);
+  t.regex(g.stdout(), /throws-at-import\.js:2/);
 });
 
 test('boot failure: an app that exits 0 at once exits 3', async (t) => {
-  await bootFailure(t, 'exits.js', /exited \(code 0\) before it was ready/);
+  await bootFailure(t, 'exits-at-once.js', /exited \(code 0\) before it was ready/);
 });
 
 test('boot failure: an app that never becomes ready exits 3 naming the boot timeout', async (t) => {

@@ -222,7 +222,7 @@ test('reload with a broken config file keeps serving; with the fixed file it app
   });
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const before = g.readyPids().sort();
   writeFileSync(`${dir}/gsup.config.mjs`, "export default { app: 'slow.js', workers: 'two' };\n");
   g.child.kill('SIGHUP');
@@ -297,7 +297,7 @@ test('--env, --chdir and --umask reach the workers', async (t) => {
     { cwd: FIXTURES },
   );
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = JSON.parse((await get(`${url}/?name=GREETING`)).body) as {
     value: string;
     cwd: string;
@@ -324,7 +324,7 @@ test('--user drops the workers to another user while gsup binds as root', async 
     { cwd: dir },
   );
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = JSON.parse((await get(url)).body) as { uid: number };
   t.is(r.uid, 65534);
   const [pid] = g.readyPids();

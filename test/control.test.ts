@@ -16,7 +16,7 @@ async function running(
 ): Promise<Gsup & { env: Record<string, string> }> {
   const g = gsup(t, ['start', app, '-w', '2', '-b', '127.0.0.1:0', '--no-tui', ...extra]);
   await g.url();
-  await g.waitFor(/all \d+ workers ready/);
+  await g.waitForEvent('pool-ready');
   return Object.assign(g, { env: { XDG_RUNTIME_DIR: g.runtimeDir } });
 }
 
@@ -87,7 +87,7 @@ test('reload waits for the result and exits to match: done, then rolled back', a
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
   const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const env = { XDG_RUNTIME_DIR: g.runtimeDir };
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v2\\n');\n");
   const ok = await gsupVerb(['reload'], env);
@@ -234,7 +234,7 @@ test('a stale control socket is replaced', async (t) => {
     env: { XDG_RUNTIME_DIR: runtimeDir },
   });
   await g.waitFor(/replaced a stale control socket/);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = await gsupVerb(['status', '--json'], { XDG_RUNTIME_DIR: runtimeDir });
   t.is(r.code, 0);
 });
@@ -248,7 +248,7 @@ test('two instances with different names run side by side; the same name is refu
       env: { XDG_RUNTIME_DIR: a.runtimeDir },
     },
   );
-  await b.waitFor(/all 1 workers ready/);
+  await b.waitForEvent('pool-ready', (e) => e.workers === 1);
   const sa = JSON.parse(
     (await gsupVerb(['status', '--json', '--name', 'alpha'], a.env)).stdout,
   ) as { pid: number };
@@ -293,7 +293,7 @@ test('--pidfile: written, refused while it names a live process, removed on exit
     '--pidfile',
     pidfile,
   ]);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   t.is(readFileSync(pidfile, 'utf8').trim(), String(g.pid));
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);

@@ -115,7 +115,7 @@ test("the README's quick start runs: start, status, scale +1, reload, stop", asy
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   const argv = (first ?? []).map((a) => (a === '127.0.0.1:8000' ? '127.0.0.1:0' : a));
   const g = gsup(t, argv, { cwd: dir });
-  await g.waitFor(/all 4 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 4);
   const env = { XDG_RUNTIME_DIR: g.runtimeDir };
   for (const verb of verbs) {
     const r = await gsupVerb(verb, env);

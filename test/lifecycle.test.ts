@@ -15,7 +15,7 @@ import {
 test('HUP under keep-alive load fails zero requests and replaces every pid', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const before = g.readyPids();
   const traffic = load(`${url}/slow?ms=2`, 8);
   await until('some requests were answered', () => traffic.ok() > 50);
@@ -40,7 +40,7 @@ test('HUP under keep-alive load fails zero requests and replaces every pid', asy
 test('TTIN and TTOU change the live worker count; never below 1', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   g.child.kill('SIGTTIN');
   await g.waitFor(/scaling from 1 to 2 workers/);
   await until('2 workers are ready', () => g.readyPids().length === 2);
@@ -60,7 +60,7 @@ test('TTIN and TTOU change the live worker count; never below 1', async (t) => {
 test('a worker that crashes is replaced', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const [victim] = g.readyPids();
   killQuietly(victim ?? -1, 'SIGKILL');
   await g.waitFor(
@@ -76,7 +76,7 @@ test('a worker that crashes is replaced', async (t) => {
 test('a hung worker is killed after the timeout and the log names the stuck function', async (t) => {
   const g = gsup(t, ['start', 'hang.js', '-w', '2', '-t', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   // The spinning request never gets an answer; the worker dies under it.
   get(`${url}/spin`).catch(() => undefined);
   await g.waitFor(/WORKER TIMEOUT: worker \d+ \(pid \d+\) sent no heartbeat/);
@@ -93,7 +93,7 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
   const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const before = g.readyPids();
   writeFileSync(`${dir}/app.js`, "throw new Error('broken deploy');\n");
   g.child.kill('SIGHUP');
@@ -114,7 +114,7 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
 test('kill -9 of the supervisor leaves no worker serving and frees the port', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const pids = g.readyPids();
   g.child.kill('SIGKILL');
   await g.exited;
@@ -129,7 +129,7 @@ test('kill -9 of the supervisor leaves no worker serving and frees the port', as
 test('a slow request in flight during TERM completes with 200', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const slow = get(`${url}/slow?ms=1500&log=1`);
   await g.waitFor(/got \/slow\?ms=1500&log=1/);
   g.child.kill('SIGTERM');
@@ -141,7 +141,7 @@ test('a slow request in flight during TERM completes with 200', async (t) => {
 test('kill -9 of the supervisor also ends a worker whose event loop is blocked', async (t) => {
   const g = gsup(t, ['start', 'hang.js', '-w', '2', '-t', '0', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const pids = g.readyPids();
   // Block one worker's event loop: it can no longer notice the IPC channel closing.
   get(`${url}/spin`).catch(() => undefined);

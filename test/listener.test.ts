@@ -102,7 +102,7 @@ test('unix: socket serves HTTP and the socket file is removed after SIGTERM', as
   const sock = tempPath(t, 'app.sock');
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', `unix:${sock}`, '--no-tui']);
   await g.waitFor(new RegExp(`listening at unix:${escapeRe(sock)}$`));
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   t.true(lstatSync(sock).isSocket());
   const r = await getUnix(sock, '/hello');
   t.is(r.status, 200);
@@ -129,7 +129,7 @@ test('a stale unix socket file left by a dead process is replaced', async (t) =>
   t.is(refused, 'ECONNREFUSED');
 
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', `unix:${sock}`, '--no-tui']);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = await getUnix(sock);
   t.is(r.status, 200);
   t.regex(r.body, /^done \d+\n$/);
@@ -199,7 +199,7 @@ test('[::1]:0 serves over IPv6 loopback when the machine has it', async (t) => {
   const url = await g.url();
   t.regex(url, /^http:\/\/\[::1\]:\d+$/);
   t.not(url, 'http://[::1]:0');
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = await get(url);
   t.is(r.status, 200);
   t.regex(r.body, /^done \d+\n$/);
@@ -216,7 +216,7 @@ test('fd://N serves on a socket inherited from the parent', async (t) => {
   });
   const url = await g.url();
   t.is(url, `http://127.0.0.1:${sock.port}`);
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const r = await get(`${url}/x`);
   t.is(r.status, 200);
   const pid = Number(/^done (\d+)$/.exec(r.body.trim())?.[1]);
@@ -244,7 +244,7 @@ test('fd://N that is not open, or not a socket: one-line error, no worker', asyn
 test('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself serves on fd 3', async (t) => {
   const sock = boundTcpSocket(t);
   // exec keeps the shell's pid, so $$ is the pid gsup will have. No -b: the fd is the bind.
-  const g = gsup(t, ['start', 't2-env.js', '-w', '1', '--no-tui'], {
+  const g = gsup(t, ['start', 'echoes-listen-env.js', '-w', '1', '--no-tui'], {
     fds: [sock.fd],
     env: { LISTEN_PID: undefined, LISTEN_FDS: undefined, PORT: undefined },
     shell: 'LISTEN_PID=$$; LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$0" "$@"',
@@ -253,7 +253,7 @@ test('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself ser
   t.is(url, `http://127.0.0.1:${sock.port}`);
   const announced = await g.waitFor(/gsup \S+ \(pid (\d+)\) serving/);
   t.is(Number(announced[1]), g.pid, 'exec did not keep the pid');
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   t.is(g.count(/listening at/), 1, 'gsup bound something besides the activated socket');
   const r = await get(url);
   t.is(r.status, 200);
@@ -276,7 +276,7 @@ test('systemd variables meant for another pid are ignored: -b is used instead', 
   const url = await g.url();
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.not(url, `http://127.0.0.1:${sock.port}`);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   t.is((await get(url)).status, 200);
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
@@ -297,7 +297,7 @@ test('two binds at once (TCP and unix) both serve', async (t) => {
   ]);
   const url = await g.url();
   await g.waitFor(new RegExp(`listening at unix:${escapeRe(sock)}$`));
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   t.is(g.count(/listening at/), 2);
   const overTcp = await get(`${url}/tcp`);
   const overUnix = await getUnix(sock, '/unix');

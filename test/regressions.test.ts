@@ -34,7 +34,7 @@ function rawStatus(url: string, request: string): Promise<string> {
 test('an Upgrade request to an app without an upgrade handler is answered, not swallowed', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const status = await rawStatus(
     url,
     'GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n',
@@ -78,9 +78,9 @@ test('gsup does not give up (exit 3) while other workers are still booting', asy
 });
 
 test('garbage written onto the IPC fd is logged; the supervisor and the pool carry on', async (t) => {
-  const g = gsup(t, ['start', 'fd3-garbage.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
+  const g = gsup(t, ['start', 'corrupts-ipc-fd.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   await get(`${url}/garbage`);
   await g.waitFor(/a worker wrote garbage onto its IPC channel/);
   t.is((await get(url)).status, 200);

@@ -7,7 +7,7 @@ test('serves from N workers on the real port chosen for :0', async (t) => {
   const url = await g.url();
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.not(url, 'http://127.0.0.1:0');
-  await g.waitFor(/all 3 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 3);
   t.is(g.readyPids().length, 3);
 
   const sent = 60;
@@ -34,7 +34,7 @@ for (const [spec, body] of [
   test(`loads the app shape ${spec}`, async (t) => {
     const g = gsup(t, ['start', spec, '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
     const url = await g.url();
-    await g.waitFor(/all 1 workers ready/);
+    await g.waitForEvent('pool-ready', (e) => e.workers === 1);
     const r = await get(url);
     t.is(r.body, `${body}\n`);
     g.child.kill('SIGTERM');
@@ -45,7 +45,7 @@ for (const [spec, body] of [
 test('worker output is piped through gsup, prefixed with slot and pid', async (t) => {
   const g = gsup(t, ['start', 'chatty.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   await get(`${url}/hello`);
   const [pid] = g.readyPids();
   await g.waitFor(new RegExp(`\\[w1 ${pid}\\] handling /hello`));
