@@ -26,10 +26,10 @@ export function get(url: string, agent?: http.Agent, timeoutMs = DEADLINE_MS): P
   });
 }
 
-/** Resolves true once 127.0.0.1:`port` answers GET / with the hello body, false on any failure. */
-export async function probe(port: number): Promise<boolean> {
+/** True when 127.0.0.1:`port` answers GET `path` with the hello body; false on any failure. */
+export async function probe(port: number, path = '/', timeoutMs = 1000): Promise<boolean> {
   try {
-    const r = await get(`http://127.0.0.1:${port}/`, undefined, 1000);
+    const r = await get(`http://127.0.0.1:${port}${path}`, undefined, timeoutMs);
     return r.status === 200 && r.body === 'hello\n';
   } catch {
     return false;

@@ -15,14 +15,6 @@ export function hasTmux(): boolean {
   }
 }
 
-/** Quotes argv for a POSIX shell line. */
-export function shellLine(argv: Array<string | number>): string {
-  return argv
-    .map(String)
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))
-    .join(' ');
-}
-
 /** One tmux server on a socket named for its owner, with one session `main`. */
 export class TmuxServer {
   readonly socket: string;

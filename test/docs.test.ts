@@ -96,7 +96,7 @@ test('every gsup command quoted in the docs parses (run with --help)', async (t)
     t.is(r.code, 0, `${c.file}: ${c.quoted}\n${r.stderr}`);
     t.is(r.stderr, '', `${c.file}: ${c.quoted}`);
   }
-  const compare = await run(process.execPath, ['scripts/compare.js', '--help']);
+  const compare = await run(process.execPath, ['--import=tsx', 'bench/compare.ts', '--help']);
   t.is(compare.code, 0, compare.stderr);
 });
 

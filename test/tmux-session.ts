@@ -3,7 +3,8 @@
 // screen read back with capture-pane, and everything killed at teardown.
 
 import type { ExecutionContext } from 'ava';
-import { hasTmux, shellLine, TmuxServer } from '../harness/tmux.js';
+import { shellLine } from '../harness/shell.js';
+import { hasTmux, TmuxServer } from '../harness/tmux.js';
 import { BIN, killQuietly, tempDir, until } from './helpers.js';
 
 /**

@@ -1,10 +1,26 @@
 // Turns the summaries of one worker count into the printed table and the ratio checks.
 
+import type { BenchOptions } from './options.js';
+import type { Summary } from './stats.js';
+import type { Mode } from './wrk.js';
+
+/** Per setup name, per mode, the summary of its rounds. */
+export type Summaries = Record<string, Record<Mode, Summary>>;
+
+/** gsup's req/s over one baseline's, with the floor it must reach if any. */
+export interface RatioCheck {
+  mode: Mode;
+  ratio: string;
+  value: number;
+  floor: number | null;
+  pass: boolean;
+}
+
 /**
  * What gsup must reach against baselines measured in the same run. Informational: printed as
  * PASS/FAIL, never the exit code, since a busy machine can miss them without a regression.
  */
-const FLOORS = {
+const FLOORS: Record<Mode, Record<string, number>> = {
   'keep-alive': { bare: 0.95 },
   close: { bare: 0.95, cluster: 1.4 },
 };
@@ -16,29 +32,48 @@ const BASELINES = ['single', 'cluster', 'bare', 'pm2', 'gunicorn'];
  * gsup's median req/s over each baseline's measured in the same run, per mode, with the floor
  * check where one exists. Baselines not in this run (--setups) are skipped.
  */
-export function ratios(summaries, modes) {
-  if (!summaries.gsup) return [];
+export function ratios(summaries: Summaries, modes: Mode[]): RatioCheck[] {
+  const gsup = summaries.gsup;
+  if (!gsup) return [];
   return modes.flatMap((mode) =>
-    BASELINES.filter((b) => summaries[b]).map((baseline) => {
-      const value = summaries.gsup[mode].rps.median / summaries[baseline][mode].rps.median;
-      const floor = FLOORS[mode]?.[baseline] ?? null;
-      return {
-        mode,
-        ratio: `gsup/${baseline}`,
-        value,
-        floor,
-        pass: floor === null || value >= floor,
-      };
-    }),
+    BASELINES.flatMap((b) => (summaries[b] ? [[b, summaries[b]] as const] : [])).map(
+      ([baseline, base]) => {
+        const value = gsup[mode].rps.median / base[mode].rps.median;
+        const floor = FLOORS[mode]?.[baseline] ?? null;
+        return {
+          mode,
+          ratio: `gsup/${baseline}`,
+          value,
+          floor,
+          pass: floor === null || value >= floor,
+        };
+      },
+    ),
   );
 }
 
-export function table({ workers, options, summaries, setups, modes, checks }) {
+/** The printed table of one worker count, with the ratio lines under it. */
+export function table({
+  workers,
+  options,
+  summaries,
+  setups,
+  modes,
+  checks,
+}: {
+  workers: number;
+  options: BenchOptions;
+  summaries: Summaries;
+  setups: Array<{ name: string }>;
+  modes: Mode[];
+  checks: RatioCheck[];
+}): string {
   const head = ['mode', 'setup', 'req/s median', 'min', 'max', 'p50 ms', 'p99 ms', 'errors'];
   const rows = [];
   for (const mode of modes) {
     for (const { name } of setups) {
-      const s = summaries[name][mode];
+      const s = summaries[name]?.[mode];
+      if (!s) continue;
       rows.push([
         mode,
         name,
@@ -68,18 +103,20 @@ export function table({ workers, options, summaries, setups, modes, checks }) {
 }
 
 /** "socket errors + HTTP errors", or 0 when both are 0. */
-function errors(s) {
+function errors(s: Summary): string {
   return s.socketErrors + s.non2xx === 0 ? '0' : `${s.socketErrors} sock + ${s.non2xx} http`;
 }
 
-function num(n) {
+function num(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
 /** Left-aligns text columns and right-aligns figures. */
-function columns(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+function columns(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
   return rows.map((r) =>
-    r.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  '),
+    r
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  '),
   );
 }

@@ -1,21 +1,20 @@
 // `npm run bench:pool`: how fast and how evenly gsup manages its pool: respawn latency, hang
-// detection, balance across workers, and scale-up time. Times come from gsup's own log stamps
-// (ms), counts from its snapshot over the control socket, connections from /proc.
+// detection, balance across workers, and scale-up time. Times come from gsup's own typed events
+// (their time, in ms), counts from its snapshot over the control socket, connections from /proc.
 
-import { UsageError } from './args.js';
-import { controlRequest, snapshot } from './control.js';
-import { record, waitLine } from './log.js';
-import { POOL_USAGE, parsePoolOptions } from './pool-args.js';
-import { killAll, startServer, stopServer } from './process.js';
-import { connectionsByPid, safeKill } from './procfs.js';
+import { connectionsByPid, killQuietly } from '../harness/procfs.js';
+import { pollUntil, sleep } from '../harness/wait.js';
+import { controlRequest, type Snapshot, snapshot } from './control.js';
+import { options as readOptions, runMain } from './main.js';
+import { POOL_USAGE, type PoolMeasure, type PoolOptions, parsePoolOptions } from './options.js';
+import { killAll, type Server, startServer, stopServer, waitEvent } from './process.js';
 import { environment, save, shellLine } from './results.js';
 import { median } from './stats.js';
-import { pollUntil, sleep } from './wait.js';
-import { killWrk, runWrk, startWrk, wrkCommand, wrkVersion } from './wrk.js';
+import { killWrk, type Mode, runWrk, startWrk, wrkCommand, wrkVersion } from './wrk.js';
 
-const here = (path) => new URL(path, import.meta.url).pathname;
+const here = (path: string) => new URL(path, import.meta.url).pathname;
 
-function gsupArgv(app, flags) {
+function gsupArgv(app: string, flags: string[]): string[] {
   return [
     process.execPath,
     here('../bin/gsup.js'),
@@ -25,18 +24,22 @@ function gsupArgv(app, flags) {
     '-b',
     '127.0.0.1:0',
     '--no-tui',
+    '--log-format',
+    'json',
   ];
 }
 
-/** Starts gsup and records its log from the first line on. */
-async function startGsup(app, flags) {
+/** Starts gsup; its typed events are kept from the first on. */
+async function startGsup(
+  app: string,
+  flags: string[],
+): Promise<{ server: Server; command: string }> {
   const argv = gsupArgv(app, flags);
   const server = await startServer('gsup', argv);
-  const lines = record(server);
-  return { server, lines, command: shellLine(argv) };
+  return { server, command: shellLine(argv) };
 }
 
-const ready = (runtimeDir, n) =>
+const ready = (runtimeDir: string, n: number): Promise<Snapshot> =>
   pollUntil(
     `${n} ready workers`,
     async () => {
@@ -46,7 +49,14 @@ const ready = (runtimeDir, n) =>
     { deadlineMs: 60_000, intervalMs: 20 },
   );
 
-function spread(values) {
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+function spread(values: number[]): Spread {
   return {
     median: median(values),
     min: Math.min(...values),
@@ -57,11 +67,11 @@ function spread(values) {
 
 // ---- respawn ----------------------------------------------------------------------------
 
-async function respawn(options) {
+async function respawn(options: PoolOptions) {
   const kills = options.repeat ?? 10;
-  const out = {};
+  const out: Record<string, { readyMs: Spread } & Record<string, unknown>> = {};
   for (const condition of ['idle', 'keep-alive load']) {
-    const { server, lines, command } = await startGsup('hello.js', ['-w', '4']);
+    const { server, command } = await startGsup('hello.js', ['-w', '4']);
     const wrk =
       condition === 'idle'
         ? null
@@ -74,25 +84,23 @@ async function respawn(options) {
               port: server.port,
             }),
           );
-    const samples = [];
+    const samples: Array<{ detectMs: number; readyMs: number; bootMs: number }> = [];
     try {
       for (let i = 0; i < kills; i++) {
         const snap = await ready(server.runtimeDir, 4);
         const victim = snap.workers[i % snap.workers.length];
-        const from = lines.length;
+        if (!victim) throw new Error('the snapshot lists no workers');
+        const from = server.pool.events.length;
         const t0 = Date.now();
-        safeKill(victim.pid, 'SIGKILL');
-        const seen = await waitLine(
-          lines,
-          new RegExp(`\\(pid ${victim.pid}\\) exited unexpectedly`),
-          { from },
+        killQuietly(victim.pid, 'SIGKILL');
+        const seen = await waitEvent(
+          server,
+          'worker-exit',
+          (e) => e.pid === victim.pid && e.cause === 'crashed',
+          from,
         );
-        const up = await waitLine(
-          lines,
-          new RegExp(`worker ${victim.slot} \\(pid (\\d+)\\) ready in (\\d+) ms`),
-          { from },
-        );
-        samples.push({ detectMs: seen.at - t0, readyMs: up.at - t0, bootMs: Number(up.match[2]) });
+        const up = await waitEvent(server, 'worker-ready', (e) => e.slot === victim.slot, from);
+        samples.push({ detectMs: seen.at - t0, readyMs: up.at - t0, bootMs: up.bootMs });
       }
       if (wrk) await wrk.stop();
     } finally {
@@ -105,9 +113,10 @@ async function respawn(options) {
       bootMs: spread(samples.map((s) => s.bootMs)),
       samples,
     };
+    const readyMs = out[condition]?.readyMs;
     console.log(
-      `  respawn (${condition}): kill → replacement ready median ${out[condition].readyMs.median} ms ` +
-        `(min ${out[condition].readyMs.min}, max ${out[condition].readyMs.max}) over ${kills} kills`,
+      `  respawn (${condition}): kill → replacement ready median ${readyMs?.median} ms ` +
+        `(min ${readyMs?.min}, max ${readyMs?.max}) over ${kills} kills`,
     );
   }
   return out;
@@ -115,27 +124,29 @@ async function respawn(options) {
 
 // ---- hang -------------------------------------------------------------------------------
 
-async function hang(options) {
+async function hang(options: PoolOptions) {
   const hangs = options.repeat ?? 5;
-  const { server, lines, command } = await startGsup('servers/hang-app.js', ['-w', '2', '-t', '2']);
-  const samples = [];
+  const { server, command } = await startGsup('servers/hang-app.js', ['-w', '2', '-t', '2']);
+  const samples: Array<{ timeoutMs: number; namedMs: number; readyMs: number }> = [];
   try {
     for (let i = 0; i < hangs; i++) {
       await ready(server.runtimeDir, 2);
-      const from = lines.length;
+      const from = server.pool.events.length;
       const t0 = Date.now();
       fetch(`http://127.0.0.1:${server.port}/spin`).catch(() => undefined);
-      const timeout = await waitLine(lines, /WORKER TIMEOUT: worker (\d+) \(pid (\d+)\)/, { from });
-      const [, slot, pid] = timeout.match;
-      const named = await waitLine(
-        lines,
-        new RegExp(`\\(pid ${pid}\\) killed after timeout .*stuck at .*spinForever`),
-        { from },
-      );
-      // The hung worker was ready before `from`: a ready line in its slot after it is the new one.
-      const up = await waitLine(lines, new RegExp(`worker ${slot} \\(pid \\d+\\) ready in`), {
+      const timeout = await waitEvent(server, 'worker-timeout', undefined, from);
+      // Its exit carries the stack: the timeout is only "named" once it points at the spin.
+      const named = await waitEvent(
+        server,
+        'worker-exit',
+        (e) =>
+          e.pid === timeout.pid &&
+          e.cause === 'timeout' &&
+          [e.where ?? '', ...(e.stack ?? [])].some((f) => f.includes('spinForever')),
         from,
-      });
+      );
+      // The hung worker was ready before `from`: a ready event in its slot after it is the new one.
+      const up = await waitEvent(server, 'worker-ready', (e) => e.slot === timeout.slot, from);
       samples.push({ timeoutMs: timeout.at - t0, namedMs: named.at - t0, readyMs: up.at - t0 });
     }
   } finally {
@@ -158,16 +169,17 @@ async function hang(options) {
 
 // ---- balance ----------------------------------------------------------------------------
 
-async function balance(options) {
+async function balance(options: PoolOptions) {
   const rounds = options.repeat ?? 3;
-  const out = {};
-  for (const mode of ['keep-alive', 'close']) {
+  const out: Record<string, BalanceRun[]> = {};
+  for (const mode of ['keep-alive', 'close'] as const) {
     for (const connections of [16, 64]) {
       const key = `${mode}, wrk -c${connections}`;
-      out[key] = [];
+      const runs: BalanceRun[] = [];
+      out[key] = runs;
       for (let round = 1; round <= rounds; round++) {
-        out[key].push(await balanceRun(mode, connections, options));
-        const r = out[key].at(-1);
+        const r = await balanceRun(mode, connections, options);
+        runs.push(r);
         console.log(
           `  balance (${key}) ${round}/${rounds}: request shares ${r.requestShares.map((x) => `${(x * 100).toFixed(1)}%`).join(' ')}` +
             ` (max/min ${ratioText(r.requestsMaxMin)})` +
@@ -180,17 +192,32 @@ async function balance(options) {
 }
 
 /** max/min, or null when some worker got none (JSON has no Infinity). */
-function maxMin(values) {
+function maxMin(values: number[]): number | null {
   const min = Math.min(...values);
   return min > 0 ? Math.max(...values) / min : null;
 }
 
-function ratioText(r) {
+function ratioText(r: number | null): string {
   return r === null ? '∞: a worker got none' : r.toFixed(2);
 }
 
 /** One fresh pool of 4 under one wrk run: who served what, and who held the connections. */
-async function balanceRun(mode, connections, options) {
+interface BalanceRun {
+  command: string;
+  wrk: string;
+  requests: number[];
+  requestShares: number[];
+  requestsMaxMin: number | null;
+  connections: number[] | null;
+  connectionsMaxMin: number | null;
+  rps: number;
+}
+
+async function balanceRun(
+  mode: Mode,
+  connections: number,
+  options: PoolOptions,
+): Promise<BalanceRun> {
   const { server, command } = await startGsup('hello.js', ['-w', '4']);
   try {
     const before = await ready(server.runtimeDir, 4);
@@ -241,31 +268,25 @@ async function balanceRun(mode, connections, options) {
 
 // ---- scale ------------------------------------------------------------------------------
 
-async function scale(options) {
+async function scale(options: PoolOptions) {
   const times = options.repeat ?? 3;
-  const { server, lines, command } = await startGsup('hello.js', [
-    '-w',
-    '1',
-    '--max-workers',
-    '16',
-  ]);
-  const samples = [];
+  const { server, command } = await startGsup('hello.js', ['-w', '1', '--max-workers', '16']);
+  const samples: Array<{ allReadyMs: number; firstReadyMs: number }> = [];
   try {
     for (let i = 0; i < times; i++) {
       await ready(server.runtimeDir, 1);
-      const from = lines.length;
+      const from = server.pool.events.length;
       const t0 = Date.now();
       await controlRequest(server.runtimeDir, { cmd: 'scale', to: 16 });
-      await pollUntil(
-        '16 ready lines',
-        () => lines.slice(from).filter((l) => /ready in \d+ ms/.test(l.text)).length >= 15,
-        {
-          deadlineMs: 120_000,
-          intervalMs: 10,
-        },
-      );
-      const readyLines = lines.slice(from).filter((l) => /ready in \d+ ms/.test(l.text));
-      samples.push({ allReadyMs: readyLines[14].at - t0, firstReadyMs: readyLines[0].at - t0 });
+      const readyEvents = () =>
+        server.pool.events.slice(from).filter((e) => e.type === 'worker-ready');
+      await pollUntil('15 new workers ready', () => readyEvents().length >= 15, {
+        deadlineMs: 120_000,
+        intervalMs: 10,
+      });
+      const [first, fifteenth] = [readyEvents()[0], readyEvents()[14]];
+      if (!first || !fifteenth) throw new Error('fewer ready events than waited for');
+      samples.push({ allReadyMs: fifteenth.at - t0, firstReadyMs: first.at - t0 });
       await controlRequest(server.runtimeDir, { cmd: 'scale', to: 1 });
     }
   } finally {
@@ -284,45 +305,27 @@ async function scale(options) {
   return out;
 }
 
-const MEASURES = { respawn, hang, balance, scale };
+const MEASURES: Record<PoolMeasure, (options: PoolOptions) => Promise<unknown>> = {
+  respawn,
+  hang,
+  balance,
+  scale,
+};
 
-async function main(argv) {
-  let options;
-  try {
-    options = parsePoolOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS'))) throw err;
-    console.error(`bench:pool: ${err.message}\n\n${POOL_USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(POOL_USAGE);
-    return 0;
-  }
+async function main(argv: string[]): Promise<number> {
+  const read = readOptions('bench:pool', argv, parsePoolOptions, POOL_USAGE);
+  if ('code' in read) return read.code;
+  const { options } = read;
   const env = environment(wrkVersion());
   console.log(`gsup bench:pool: node ${env.node}, ${env.nproc} cpus, ${env.wrk}`);
-  const results = {};
+  const results: Record<string, unknown> = {};
   for (const name of options.only) results[name] = await MEASURES[name](options);
   const { help: _help, ...settings } = options;
   console.log(`\nresults: ${save({ environment: env, options: settings, results }, 'pool')}`);
   return 0;
 }
 
-process.on('exit', () => {
+runMain('bench:pool', main, () => {
   killWrk();
   killAll();
 });
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    console.error(`\nbench:pool: ${signal}, stopping everything started`);
-    process.exit(130);
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`bench:pool: ${err.stack ?? err}`);
-    process.exit(1);
-  },
-);

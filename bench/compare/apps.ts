@@ -43,15 +43,16 @@ def app(environ, start_response):
 `;
 
 /** Each server's app file name and its working and broken contents. */
-export const APPS = {
+export const APPS: Record<string, { file: string; good: string; broken: string }> = {
   gsup: { file: 'app.mjs', good: GSUP_APP, broken: NODE_BROKEN },
   pm2: { file: 'app.cjs', good: PM2_APP, broken: NODE_BROKEN },
   gunicorn: { file: 'app.py', good: WSGI_APP, broken: "raise RuntimeError('broken on purpose')\n" },
 };
 
 /** Writes the working (or broken) app for `server` into `dir`; returns its path. */
-export function writeApp(dir, server, broken = false) {
+export function writeApp(dir: string, server: string, broken = false): string {
   const app = APPS[server];
+  if (!app) throw new Error(`no app for ${server}`);
   const path = join(dir, app.file);
   writeFileSync(path, broken ? app.broken : app.good);
   return path;

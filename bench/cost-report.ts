@@ -1,6 +1,29 @@
 // Turns the supervisor-cost runs into the summary per configuration, the floor check and the table.
 
+import type { CostOptions } from './options.js';
+import type { ProcessSample } from './sampler.js';
 import { median } from './stats.js';
+import type { WrkResult } from './wrk.js';
+
+/** How gsup ran: headless or with its dashboard in tmux, with how many workers. */
+export interface CostConfig {
+  mode: string;
+  workers: number;
+}
+
+/** One measured run of one configuration. */
+export type CostRun = CostConfig &
+  Omit<ProcessSample, 'rssKb' | 'ticksPerSample'> & { wrk: WrkResult };
+
+export interface CostSummary {
+  rounds: number;
+  cpuPercent: { median: number; min: number; max: number };
+  rssMaxMb: number;
+  rps: number;
+  errors: number;
+}
+
+export type FloorCheck = typeof FLOOR & { cpuOk: boolean; rssOk: boolean; pass: boolean };
 
 /**
  * What the supervisor may cost with the dashboard drawing 16 workers. Informational: printed as
@@ -9,7 +32,7 @@ import { median } from './stats.js';
 export const FLOOR = { mode: 'dashboard', workers: 16, cpuPercent: 3, rssMb: 100 };
 
 /** Median, min and max CPU %, the highest RSS seen and the load actually served, per config. */
-export function summarise(runs) {
+export function summarise(runs: CostRun[]): CostSummary {
   const cpu = runs.map((r) => r.cpuPercent);
   return {
     rounds: runs.length,
@@ -21,14 +44,21 @@ export function summarise(runs) {
 }
 
 /** The floor verdict for the one configuration it applies to; null for the others. */
-export function floorCheck(config, summary) {
+export function floorCheck(config: CostConfig, summary: CostSummary): FloorCheck | null {
   if (config.mode !== FLOOR.mode || config.workers !== FLOOR.workers) return null;
   const cpuOk = summary.cpuPercent.median <= FLOOR.cpuPercent;
   const rssOk = summary.rssMaxMb <= FLOOR.rssMb;
   return { ...FLOOR, cpuOk, rssOk, pass: cpuOk && rssOk };
 }
 
-export function table({ options, rows }) {
+/** The printed table, with the floor verdict under it. */
+export function table({
+  options,
+  rows,
+}: {
+  options: CostOptions;
+  rows: Array<{ config: CostConfig; summary: CostSummary; check: FloorCheck | null }>;
+}): string {
   const head = ['mode', 'workers', 'CPU % median', 'min', 'max', 'RSS MB max', 'req/s', 'floor'];
   const body = rows.map(({ config, summary, check }) => [
     config.mode,
@@ -63,12 +93,13 @@ export function table({ options, rows }) {
 }
 
 /** Left-aligns the two text columns and the verdict, right-aligns the figures. */
-function columns(rows) {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const left = (i) => i < 2 || i === rows[0].length - 1;
+function columns(rows: string[][]): string[] {
+  const first = rows[0] ?? [];
+  const widths = first.map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+  const left = (i: number) => i < 2 || i === first.length - 1;
   return rows.map((r) =>
     r
-      .map((cell, i) => (left(i) ? cell.padEnd(widths[i]) : cell.padStart(widths[i])))
+      .map((cell, i) => (left(i) ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
       .join('  ')
       .trimEnd(),
   );

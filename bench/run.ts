@@ -4,31 +4,34 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { parseOptions, USAGE, UsageError } from './args.js';
 import { throughputChart } from './chart.js';
+import { options as readOptions, runMain } from './main.js';
+import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { hasPm2, PM2_INSTALL } from './pm2.js';
 import { killAll, startServer, stopServer } from './process.js';
-import { ratios, table } from './report.js';
+import { type RatioCheck, ratios, type Summaries, table } from './report.js';
 import { environment, save, shellLine } from './results.js';
-import { SETUPS } from './setups.js';
+import { SETUPS, type Setup } from './setups.js';
 import { summarise } from './stats.js';
-import { killWrk, MODES, runWrk, wrkCommand, wrkVersion } from './wrk.js';
+import {
+  killWrk,
+  MODES,
+  type Mode,
+  runWrk,
+  type WrkResult,
+  wrkCommand,
+  wrkVersion,
+} from './wrk.js';
 
-const modes = Object.keys(MODES);
+const modes = Object.keys(MODES) as Mode[];
 
-async function main(argv) {
-  let options;
-  try {
-    options = parseOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS'))) throw err;
-    console.error(`bench: ${err.message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
+/** One wrk run of one setup in one round. */
+type Run = WrkResult & { round: number; setup: string; mode: Mode; command: string };
+
+async function main(argv: string[]): Promise<number> {
+  const read = readOptions('bench', argv, parseOptions, USAGE);
+  if ('code' in read) return read.code;
+  const { options } = read;
   const wrk = wrkVersion();
   if (!wrk) {
     console.error(
@@ -59,7 +62,12 @@ async function main(argv) {
 
   const env = environment(wrk);
   console.log(`gsup bench: node ${env.node}, ${env.nproc} cpus, ${env.wrk}`);
-  const results = [];
+  const results: Array<{
+    workers: number;
+    summaries: Summaries;
+    ratios: RatioCheck[];
+    runs: Run[];
+  }> = [];
   for (const workers of options.workers) {
     const runs = await measure(workers, options, setups);
     const summaries = Object.fromEntries(
@@ -70,7 +78,7 @@ async function main(argv) {
             mode,
             summarise(runs.filter((r) => r.setup === name && r.mode === mode)),
           ]),
-        ),
+        ) as Record<Mode, ReturnType<typeof summarise>>,
       ]),
     );
     const checks = ratios(summaries, modes);
@@ -98,8 +106,8 @@ async function main(argv) {
 }
 
 /** All rounds for one worker count: every setup, every mode, one fresh server per setup and round. */
-async function measure(workers, options, setups) {
-  const runs = [];
+async function measure(workers: number, options: BenchOptions, setups: Setup[]): Promise<Run[]> {
+  const runs: Run[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     const shift = (round - 1) % setups.length;
     const order = [...setups.slice(shift), ...setups.slice(0, shift)];
@@ -110,7 +118,7 @@ async function measure(workers, options, setups) {
           const warm = {
             ...options,
             duration: options.warmup,
-            mode: 'keep-alive',
+            mode: 'keep-alive' as const,
             port: server.port,
           };
           await runWrk(wrkCommand(warm), options.warmup);
@@ -129,7 +137,14 @@ async function measure(workers, options, setups) {
   return runs;
 }
 
-function progress(workers, round, rounds, setup, mode, r) {
+function progress(
+  workers: number,
+  round: number,
+  rounds: number,
+  setup: string,
+  mode: Mode,
+  r: WrkResult,
+): string {
   const errors = r.socketErrors + r.non2xx;
   return (
     `  N=${workers} round ${round}/${rounds}  ${setup.padEnd(8)} ${mode.padEnd(10)} ` +
@@ -139,7 +154,7 @@ function progress(workers, round, rounds, setup, mode, r) {
 }
 
 /** Why a selected setup cannot run here, or null. */
-function prerequisites(setups) {
+function prerequisites(setups: Setup[]): string | null {
   const names = setups.map((s) => s.name);
   if (names.includes('pm2') && !hasPm2()) return PM2_INSTALL;
   if (names.includes('gunicorn')) {
@@ -152,26 +167,12 @@ function prerequisites(setups) {
   return null;
 }
 
-function describe(setup) {
+function describe(setup: Setup): { name: string; describe: string; command: string } {
   return { name: setup.name, describe: setup.describe, command: shellLine(setup.argv('N')) };
 }
 
-// Whatever happens, no server may outlive the benchmark: 'exit' runs on every way out below.
-process.on('exit', () => {
+// Whatever happens, no server may outlive the benchmark.
+runMain('bench', main, () => {
   killWrk();
   killAll();
 });
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    console.error(`\nbench: ${signal}, stopping every server started`);
-    process.exit(130);
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`bench: ${err.stack ?? err}`);
-    process.exit(1);
-  },
-);

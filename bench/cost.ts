@@ -5,14 +5,22 @@
 // (other load on the machine, thermal) spreads over all of them instead of biasing one.
 
 import { existsSync } from 'node:fs';
-import { UsageError } from './args.js';
-import { COST_USAGE, parseCostOptions } from './cost-args.js';
-import { FLOOR, floorCheck, summarise, table } from './cost-report.js';
+import { clockTicks } from '../harness/procfs.js';
+import { TmuxServer } from '../harness/tmux.js';
+import {
+  type CostConfig,
+  type CostRun,
+  FLOOR,
+  floorCheck,
+  summarise,
+  table,
+} from './cost-report.js';
+import { options as readOptions, runMain } from './main.js';
+import { COST_USAGE, type CostOptions, parseCostOptions } from './options.js';
 import { killAll, startServer, stopServer } from './process.js';
-import { clockTicks } from './procfs.js';
 import { environment, save, shellLine } from './results.js';
 import { sampleProcess } from './sampler.js';
-import { SETUPS } from './setups.js';
+import { gsupArgv } from './setups.js';
 import { hasTmux, killAllTmux, startInTmux, stopTmux, tmuxCommand } from './tmux.js';
 import { killWrk, runWrk, wrkCommand, wrkVersion } from './wrk.js';
 
@@ -20,17 +28,28 @@ import { killWrk, runWrk, wrkCommand, wrkVersion } from './wrk.js';
 const TERMINAL = { cols: 120, rows: 40 };
 
 /** `gsup start bench/hello.js -w N -b 127.0.0.1:0 --no-tui`, the same command `npm run bench` runs. */
-const headlessArgv = SETUPS.find((s) => s.name === 'gsup').argv;
+const headlessArgv = gsupArgv;
 
-/** The two ways gsup runs. start() resolves once it serves, with { pid, port, command, stop }. */
-const MODES = {
+/** A gsup that serves: its supervisor's pid, its port, how it was started, how to stop it. */
+interface Running {
+  pid: number;
+  port: number;
+  command: string;
+  stop(): Promise<void>;
+}
+
+/** The two ways gsup runs. start() resolves once it serves. */
+const MODES: Record<
+  string,
+  { start(workers: number): Promise<Running>; command(workers: number): string }
+> = {
   headless: {
     // stdout and stderr are pipes that process.js reads: log lines, no terminal.
     async start(workers) {
       const server = await startServer(`gsup -w ${workers}`, headlessArgv(workers));
       // bin/gsup.js runs the CLI in its own process, so the spawned pid is the supervisor.
       return {
-        pid: server.child.pid,
+        pid: server.child.pid ?? 0,
         port: server.port,
         command: shellLine(headlessArgv(workers)),
         stop: () => stopServer(server),
@@ -48,23 +67,14 @@ const MODES = {
         stop: () => stopTmux(session),
       };
     },
-    command: (workers) => shellLine(tmuxCommand({ socket: 'SOCKET', workers, ...TERMINAL })),
+    command: (workers) => shellLine(tmuxCommand(new TmuxServer('cost'), { workers, ...TERMINAL })),
   },
 };
 
-async function main(argv) {
-  let options;
-  try {
-    options = parseCostOptions(argv);
-  } catch (err) {
-    if (!(err instanceof UsageError || err.code?.startsWith('ERR_PARSE_ARGS'))) throw err;
-    console.error(`bench:cost: ${err.message}\n\n${COST_USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(COST_USAGE);
-    return 0;
-  }
+async function main(argv: string[]): Promise<number> {
+  const read = readOptions('bench:cost', argv, parseCostOptions, COST_USAGE);
+  if ('code' in read) return read.code;
+  const { options } = read;
   const missing = prerequisites();
   if (missing) {
     console.error(`bench:cost: ${missing}`);
@@ -73,10 +83,10 @@ async function main(argv) {
 
   const env = { ...environment(wrkVersion()), clockTicks: clockTicks() };
   console.log(`gsup bench:cost: node ${env.node}, ${env.nproc} cpus, ${env.wrk}`);
-  const configs = Object.keys(MODES).flatMap((mode) =>
+  const configs: CostConfig[] = Object.keys(MODES).flatMap((mode) =>
     options.workers.map((workers) => ({ mode, workers })),
   );
-  const runs = [];
+  const runs: Array<CostRun & { round: number }> = [];
   for (let round = 1; round <= options.rounds; round++) {
     const shift = (round - 1) % configs.length;
     for (const config of [...configs.slice(shift), ...configs.slice(0, shift)]) {
@@ -122,8 +132,10 @@ async function main(argv) {
 }
 
 /** One fresh gsup, loaded for warm-up + window while its pid is sampled, then stopped. */
-async function measure(config, options, ticksPerSecond) {
-  const gsup = await MODES[config.mode].start(config.workers);
+async function measure(config: CostConfig, options: CostOptions, ticksPerSecond: number) {
+  const mode = MODES[config.mode];
+  if (!mode) throw new Error(`unknown mode ${config.mode}`);
+  const gsup = await mode.start(config.workers);
   try {
     const command = loadCommand(options, gsup.port);
     // Both at once: Promise.all also keeps a late wrk failure from going unhandled.
@@ -145,16 +157,16 @@ async function measure(config, options, ticksPerSecond) {
 }
 
 /** wrk runs a second past the sampling, so the whole window is under load. */
-function loadSeconds(options) {
+function loadSeconds(options: CostOptions): number {
   return options.warmup + options.duration + 1;
 }
 
-function loadCommand(options, port) {
+function loadCommand(options: CostOptions, port: number | string): string[] {
   return wrkCommand({ ...options, duration: loadSeconds(options), mode: 'keep-alive', port });
 }
 
 /** Why this machine cannot run the benchmark, or null when it can. */
-function prerequisites() {
+function prerequisites(): string | null {
   if (!existsSync('/proc/self/stat')) return 'needs Linux: CPU and RSS are read from /proc';
   if (!wrkVersion()) return 'wrk is not installed; `apt-get install wrk` (Debian/Ubuntu)';
   if (!hasTmux()) return 'tmux is not installed; `apt-get install tmux` (Debian/Ubuntu)';
@@ -164,7 +176,12 @@ function prerequisites() {
   return null;
 }
 
-function progress(round, rounds, config, run) {
+function progress(
+  round: number,
+  rounds: number,
+  config: CostConfig,
+  run: { cpuPercent: number; rssMaxMb: number; wrk: { rps: number } },
+): string {
   return (
     `  round ${round}/${rounds}  ${config.mode.padEnd(9)} ${String(config.workers).padStart(2)} ` +
     `workers  CPU ${run.cpuPercent.toFixed(2).padStart(5)} %  RSS ${run.rssMaxMb.toFixed(1)} MB  ` +
@@ -172,24 +189,15 @@ function progress(round, rounds, config, run) {
   );
 }
 
-// Whatever happens, nothing started here may outlive the benchmark: 'exit' runs on every way
-// out below. It SIGKILLs gsup before killing tmux, whose SIGHUP would mean "reload" to gsup.
-process.on('exit', () => {
-  killWrk();
-  killAll();
-  killAllTmux();
-});
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`\nbench:cost: ${signal}, stopping everything started`);
-    process.exit(130);
-  });
-}
-
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err) => {
-    console.error(`bench:cost: ${err.stack ?? err}`);
-    process.exit(1);
+// Whatever happens, nothing started here may outlive the benchmark. It SIGKILLs gsup before
+// killing tmux, whose SIGHUP would mean "reload" to gsup.
+runMain(
+  'bench:cost',
+  main,
+  () => {
+    killWrk();
+    killAll();
+    killAllTmux();
   },
+  ['SIGINT', 'SIGTERM', 'SIGHUP'],
 );

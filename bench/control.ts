@@ -3,19 +3,30 @@
 
 import net from 'node:net';
 
-export function controlRequest(runtimeDir, request) {
+/** The part of the pool snapshot the benchmarks read. */
+export interface Snapshot {
+  ready: number;
+  live: number;
+  workers: Array<{ pid: number; slot: number; requests: number }>;
+}
+
+/** Sends one request; resolves with its result, rejects with its error. */
+export function controlRequest<T = unknown>(
+  runtimeDir: string,
+  request: { cmd: string } & Record<string, unknown>,
+): Promise<T> {
   const path = `${runtimeDir}/gsup/default.sock`;
   return new Promise((resolve, reject) => {
     const conn = net.connect(path, () => conn.write(`${JSON.stringify(request)}\n`));
     let buffer = '';
     conn.setEncoding('utf8');
-    conn.on('data', (c) => {
+    conn.on('data', (c: string) => {
       buffer += c;
       const nl = buffer.indexOf('\n');
       if (nl === -1) return;
       conn.destroy();
-      const reply = JSON.parse(buffer.slice(0, nl));
-      if (reply.ok) resolve(reply.result);
+      const reply = JSON.parse(buffer.slice(0, nl)) as { ok: boolean; result?: T; error?: string };
+      if (reply.ok) resolve(reply.result as T);
       else reject(new Error(`gsup ${request.cmd}: ${reply.error}`));
     });
     conn.on('error', reject);
@@ -23,6 +34,6 @@ export function controlRequest(runtimeDir, request) {
 }
 
 /** The pool snapshot, as `gsup status --json` prints it. */
-export function snapshot(runtimeDir) {
-  return controlRequest(runtimeDir, { cmd: 'status' });
+export function snapshot(runtimeDir: string): Promise<Snapshot> {
+  return controlRequest<Snapshot>(runtimeDir, { cmd: 'status' });
 }

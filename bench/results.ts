@@ -5,9 +5,25 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 
+export { shellLine } from '../harness/shell.js';
+
 const DIR = new URL('./results/', import.meta.url);
 
-export function environment(wrkVersion) {
+/** Where and on what a run was measured. */
+export interface Environment {
+  date: string;
+  node: string;
+  nproc: number;
+  cpu: string;
+  kernel: string;
+  wrk: string | null;
+  loadAverage: number[];
+  gsupCommit: string | null;
+  uncommittedChanges: boolean;
+}
+
+/** The machine, Node, wrk and gsup commit of this run. */
+export function environment(wrkVersion: string | null): Environment {
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -24,21 +40,14 @@ export function environment(wrkVersion) {
 }
 
 /** Writes `report` as JSON, named `<prefix>-<date>.json`; returns the file's path. */
-export function save(report, prefix = 'bench') {
+export function save<T extends { environment: Environment }>(report: T, prefix = 'bench'): string {
   mkdirSync(DIR, { recursive: true });
   const file = new URL(`${prefix}-${report.environment.date.replace(/[:.]/g, '-')}.json`, DIR);
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   return file.pathname;
 }
 
-/** Shell-quotes an argv, so the recorded command can be pasted as is. */
-export function shellLine(argv) {
-  return argv
-    .map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
-    .join(' ');
-}
-
-function nproc() {
+function nproc(): number {
   try {
     return Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
   } catch {
@@ -46,7 +55,7 @@ function nproc() {
   }
 }
 
-function git(args) {
+function git(args: string[]): string | null {
   try {
     const cwd = new URL('..', import.meta.url);
     return execFileSync('git', args, {
