@@ -21,6 +21,7 @@ import { sleep } from '../harness/wait.js';
 import { writeApp } from './compare/apps.js';
 import { describe, showedStack, startCompared, workerPids } from './compare/servers.js';
 import { options as readOptions, runMain } from './main.js';
+import { hasPm2, PM2_INSTALL } from './pm2.js';
 import { killAll, type Server, stopServer } from './process.js';
 import { RELOADERS } from './reloaders.js';
 import { median } from './stats.js';
@@ -66,6 +67,14 @@ async function main(argv: string[]): Promise<number> {
   const wrk = wrkVersion();
   if (!wrk) {
     console.error('bench:compare: wrk is not installed: apt-get install wrk');
+    return 1;
+  }
+  if (!hasPm2()) {
+    console.error(`bench:compare: ${PM2_INSTALL}`);
+    return 1;
+  }
+  if ((await version('gunicorn', ['--version'])).endsWith('not installed')) {
+    console.error('bench:compare: gunicorn is not installed: apt-get install gunicorn');
     return 1;
   }
   console.log(`# gsup, PM2 and Gunicorn, measured ${new Date().toISOString().slice(0, 10)}\n`);

@@ -47,7 +47,11 @@ const live = new Set<Server>();
  * `listening` and `pool-ready` events, or the baselines' two lines) and answered one request with
  * the hello body. Rejects (after cleaning up) on a deadline.
  */
-export async function startServer(name: string, argv: string[]): Promise<Server> {
+export async function startServer(
+  name: string,
+  argv: string[],
+  { cwd }: { cwd?: string } = {},
+): Promise<Server> {
   // A runtime dir of its own: gsup's control socket (named "default") must meet neither a
   // developer's gsup nor another run's. `gsup status` etc. reach it with the same variable.
   const runtimeDir = makeTempDir('bench-run');
@@ -56,6 +60,7 @@ export async function startServer(name: string, argv: string[]): Promise<Server>
   // stdin is a pipe the baselines watch: it closes if this runner dies without cleaning up.
   const [file, ...args] = argv;
   const child = spawn(file ?? process.execPath, args, {
+    cwd,
     detached: true,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir },

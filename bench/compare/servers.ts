@@ -26,7 +26,8 @@ export function startCompared(
       node,
       GSUP,
       'start',
-      join(dir, 'app.mjs'),
+      // Relative, run in `dir`: the report quotes gsup's messages, which name the app as given.
+      'app.mjs',
       '-w',
       '2',
       '-b',
@@ -55,7 +56,7 @@ export function startCompared(
   if (!command) {
     throw new Error(`unknown server ${JSON.stringify(name)}: expected gsup, pm2 or gunicorn`);
   }
-  return startServer(name, command);
+  return startServer(name, command, { cwd: dir });
 }
 
 /** The pid of the process that owns the workers: gsup itself, or Gunicorn's master. */
