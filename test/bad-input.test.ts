@@ -48,7 +48,7 @@ async function usageError(
     g.lines.some((l) => STACK_FRAME.test(l)),
     'a stack trace was printed',
   );
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 }
 
 // ---- command-line mistakes ------------------------------------------------------------------
@@ -132,7 +132,7 @@ async function bootFailure(
   const g = gsup(t, ['start', app, '-w', '2', '-b', '127.0.0.1:0', '--no-tui', ...extra]);
   const code = await exitWithin(g);
   t.is(code, EXIT_BOOT_ERROR, g.lines.join('\n'));
-  t.true(g.count(/booting worker/) >= 1, 'no worker was ever started');
+  t.true(g.countEvents('worker-spawn') >= 1, 'no worker was ever started');
   const giveUp = g.lines.filter((l) => /no worker could boot the app/.test(l));
   t.is(giveUp.length, 1, g.lines.join('\n'));
   t.regex(giveUp[0] ?? '', expected);

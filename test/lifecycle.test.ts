@@ -20,7 +20,7 @@ test('HUP under keep-alive load fails zero requests and replaces every pid', asy
   const traffic = load(`${url}/slow?ms=2`, 8);
   await until('some requests were answered', () => traffic.ok() > 50);
   g.child.kill('SIGHUP');
-  await g.waitFor(/reload done/);
+  await g.waitForEvent('reload-end', (e) => e.outcome === 'done');
   const atReload = traffic.ok();
   await until('requests flow after the reload', () => traffic.ok() > atReload + 50);
   const result = await traffic.stop();
@@ -63,8 +63,9 @@ test('a worker that crashes is replaced', async (t) => {
   await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const [victim] = g.readyPids();
   killQuietly(victim ?? -1, 'SIGKILL');
-  await g.waitFor(
-    new RegExp(`pid ${victim}\\) exited unexpectedly \\(signal SIGKILL\\); replacing it`),
+  await g.waitForEvent(
+    'worker-exit',
+    (e) => e.pid === victim && e.cause === 'crashed' && e.signal === 'SIGKILL' && !e.stopping,
   );
   await until('the pool is back to 2 ready workers', () => g.readyPids().length === 2);
   t.false(g.readyPids().includes(victim ?? -1));
@@ -97,7 +98,9 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
   const before = g.readyPids();
   writeFileSync(`${dir}/app.js`, "throw new Error('broken deploy');\n");
   g.child.kill('SIGHUP');
-  await g.waitFor(
+  const end = await g.waitForEvent('reload-end', (e) => e.outcome !== 'not-started');
+  t.regex(
+    end.message,
     /reload rolled back: the new code failed to boot: .*broken deploy.*all on the old code/,
   );
   t.deepEqual(g.readyPids().sort(), before.sort());
@@ -105,7 +108,7 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
 
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v2\\n');\n");
   g.child.kill('SIGHUP');
-  await g.waitFor(/reload done/);
+  await g.waitForEvent('reload-end', (e) => e.outcome === 'done');
   t.is((await get(url)).body, 'v2\n');
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);

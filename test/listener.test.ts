@@ -152,7 +152,7 @@ test('a unix socket another server is accepting on is left alone: one-line error
   const errLines = g.stderr().trim().split('\n');
   t.is(errLines.length, 1, g.stderr());
   t.regex(errLines[0] ?? '', new RegExp(`unix:${escapeRe(sock)}.*(accepting|in use)`));
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
   // The other server still owns its socket.
   t.true(lstatSync(sock).isSocket());
   const answer = await new Promise<string>((resolve, reject) => {
@@ -179,7 +179,7 @@ test('a unix: path that is a regular file: one-line error, non-zero exit, file k
   t.true(errLines[0]?.includes(`unix:${path}`), errLines[0]);
   t.regex(errLines[0] ?? '', /not a socket/);
   t.false(g.lines.some((l) => STACK_FRAME.test(l)));
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
   t.is(g.count(/listening at/), 0);
   t.true(lstatSync(path).isFile(), 'the regular file was touched');
 });
@@ -230,14 +230,14 @@ test('fd://N that is not open, or not a socket: one-line error, no worker', asyn
   t.is(await missing.exited, EXIT_FAILURE);
   t.is(missing.stderr().trim().split('\n').length, 1, missing.stderr());
   t.regex(missing.stderr(), /fd:\/\/97.*no such open file descriptor/);
-  t.is(missing.count(/booting worker/), 0);
+  t.is(missing.countEvents('worker-spawn'), 0);
 
   // The harness gives gsup /dev/null as stdin (fd 0): open, but not a socket.
   const notSocket = gsup(t, ['start', 'slow.js', '-w', '1', '-b', 'fd://0', '--no-tui']);
   t.is(await notSocket.exited, EXIT_FAILURE);
   t.is(notSocket.stderr().trim().split('\n').length, 1, notSocket.stderr());
   t.regex(notSocket.stderr(), /fd:\/\/0.*not a socket/);
-  t.is(notSocket.count(/booting worker/), 0);
+  t.is(notSocket.countEvents('worker-spawn'), 0);
 });
 
 // Regression: systemd fds are adopted like fd://N.
@@ -318,7 +318,7 @@ test('a host that does not resolve: one-line error naming it, no worker', async 
   t.is(errLines.length, 1, g.stderr());
   t.regex(errLines[0] ?? '', /no-such-host\.invalid/);
   t.false(g.lines.some((l) => STACK_FRAME.test(l)));
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 });
 
 // Regression: libuv defers EADDRINUSE from bind() to listen(); the supervisor, which only binds,
@@ -350,5 +350,5 @@ test('a port already in use: one-line error naming the address, non-zero exit, n
     g.lines.some((l) => STACK_FRAME.test(l)),
     g.lines.join('\n'),
   );
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 });

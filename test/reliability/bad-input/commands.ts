@@ -152,7 +152,7 @@ export const COMMANDS: Case[] = [
     run: async (t) => {
       const p = await startPool(t, 'slow-boot.js', 2, [], { BOOT_MS: '1500' });
       const reload = gsupVerb(['reload'], p.env);
-      await p.waitFor(/reload started/);
+      await p.waitForEvent('reload-start');
       p.child.kill('SIGTERM');
       const r = await reload;
       t.is(r.code, 1);

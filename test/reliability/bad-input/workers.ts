@@ -90,7 +90,10 @@ export const WORKERS: Case[] = [
         undefined,
         'the crashed request cannot be answered',
       );
-      await p.waitFor(/exited unexpectedly \(code 1\); replacing it/);
+      await p.waitForEvent(
+        'worker-exit',
+        (e) => e.cause === 'crashed' && e.code === 1 && !e.stopping,
+      );
       await intact(t, p, 2);
     },
   },
@@ -100,7 +103,10 @@ export const WORKERS: Case[] = [
       const p = await startPool(t, 'misbehaves-on-request.js', 2);
       await t.throwsAsync(get(`${p.base}/throw`));
       await p.waitFor(/thrown in a request handler/);
-      await p.waitFor(/exited unexpectedly \(code 1\); replacing it/);
+      await p.waitForEvent(
+        'worker-exit',
+        (e) => e.cause === 'crashed' && e.code === 1 && !e.stopping,
+      );
       await intact(t, p, 2);
     },
   },
