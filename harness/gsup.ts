@@ -10,7 +10,7 @@ import type { WorkerOutput } from './log.js';
 import { type EventOf, type EventType, type PoolEvent, PoolView, readLine, textOf } from './log.js';
 import { killQuietly } from './procfs.js';
 import { makeTempDir, removeDir } from './tmp.js';
-import { DEADLINE_MS } from './wait.js';
+import { DEADLINE_MS, until } from './wait.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const FIXTURES = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
@@ -62,8 +62,10 @@ export interface Gsup {
   ): number;
   /** Resolves with the exit code (or signal name) once gsup exits. */
   exited: Promise<number | string>;
-  /** The base URL from the `listening` event. */
+  /** The base URL: from the `listening` event, or in the text format from `gsup status --json`. */
   url(): Promise<string>;
+  /** The pool snapshot, as `gsup status --json` prints it, once the control socket answers. */
+  status(): Promise<StatusSnapshot>;
   /** Worker pids that became ready and have not exited. */
   readyPids(): number[];
   /** All worker pids ever spawned. */
@@ -72,6 +74,14 @@ export interface Gsup {
   runtimeDir: string;
   /** Kills gsup and every worker it spawned, and removes its runtime dir. */
   dispose(): void;
+}
+
+/** The part of `gsup status --json` the harness reads. */
+export interface StatusSnapshot {
+  listening: string[];
+  ready: number;
+  live: number;
+  workers: Array<{ slot: number; pid: number; state: string }>;
 }
 
 /**
@@ -201,6 +211,28 @@ export function startGsup(args: string[], opts: GsupOptions = {}): Gsup {
     return waitUntil(`a ${type} event`, () => view.find(type, predicate, from), timeoutMs);
   };
 
+  const status = async (): Promise<StatusSnapshot> => {
+    let snapshot: StatusSnapshot | null = null;
+    await until('gsup status answers', async () => {
+      if (exitedYet) throw new Error(`gsup exited; it printed:\n${lines.join('\n')}`);
+      const r = await gsupVerb(['status', '--json'], { XDG_RUNTIME_DIR: runtimeDir });
+      if (r.code === 0) snapshot = JSON.parse(r.stdout) as StatusSnapshot;
+      return snapshot !== null;
+    });
+    return snapshot as unknown as StatusSnapshot;
+  };
+
+  const url = async (): Promise<string> => {
+    if (format === 'json') return (await waitForEvent('listening')).url;
+    // The text format has no events to read: the snapshot says where the pool listens.
+    let first = '';
+    await until('gsup listens', async () => {
+      first = (await status()).listening[0] ?? '';
+      return first !== '';
+    });
+    return first;
+  };
+
   const dispose = () => {
     for (const pid of view.allPids()) killQuietly(pid, 'SIGKILL');
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -233,7 +265,8 @@ export function startGsup(args: string[], opts: GsupOptions = {}): Gsup {
     waitForEvent,
     countEvents: (type, predicate, from) => view.count(type, predicate, from),
     exited,
-    url: async () => (await waitForEvent('listening')).url,
+    url,
+    status,
     readyPids: () => {
       needsJson('readyPids');
       return view.readyPids();

@@ -5,7 +5,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { freePort } from '../dist/demo/free-port.js';
+import { freePort } from '../harness/ports.js';
 import { docCommands } from '../scripts/doc-commands.js';
 import { settingsTable, tableInReadme } from '../scripts/settings-table.js';
 import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, tempDir, until } from './helpers.js';
@@ -114,8 +114,9 @@ test("the README's quick start runs: start, status, scale +1, reload, stop", asy
   copyFileSync(join(ROOT, 'examples/hello.js'), join(dir, 'app.js'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   const argv = (first ?? []).map((a) => (a === '127.0.0.1:8000' ? '127.0.0.1:0' : a));
-  const g = gsup(t, argv, { cwd: dir });
-  await g.waitForEvent('pool-ready', (e) => e.workers === 4);
+  // Text format: the quick start runs as documented, and a person reads its log.
+  const g = gsup(t, argv, { cwd: dir, format: 'text' });
+  await g.waitFor(/all 4 workers ready/);
   const env = { XDG_RUNTIME_DIR: g.runtimeDir };
   for (const verb of verbs) {
     const r = await gsupVerb(verb, env);

@@ -43,11 +43,14 @@ for (const [spec, body] of [
 }
 
 test('worker output is piped through gsup, prefixed with slot and pid', async (t) => {
-  const g = gsup(t, ['start', 'chatty.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
+  // Text format: the `[wSLOT PID]` tags are what this test is about.
+  const g = gsup(t, ['start', 'chatty.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'], {
+    format: 'text',
+  });
   const url = await g.url();
-  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
+  await g.waitFor(/all 1 workers ready/);
   await get(`${url}/hello`);
-  const [pid] = g.readyPids();
+  const pid = (await g.status()).workers.find((w) => w.state === 'ready')?.pid;
   await g.waitFor(new RegExp(`\\[w1 ${pid}\\] handling /hello`));
   await g.waitFor(new RegExp(`\\[w1 ${pid} err\\] warning about /hello`));
   g.child.kill('SIGTERM');
