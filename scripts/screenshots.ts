@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
 
 async function scenario(rig: Rig): Promise<string[]> {
   const files: string[] = [];
-  await rig.waitForEvent(/^all 3 workers ready$/);
+  await rig.waitForEvent('pool-ready', (e) => e.workers === 3);
   await rig.settle();
   await steady(rig, 10);
   files.push(...(await rig.capture('dashboard', 'gsup demo: steady load on 3 workers')));
@@ -77,7 +77,7 @@ async function scenario(rig: Rig): Promise<string[]> {
   await frozen;
   files.push(...(await rig.capture('reload', 'gsup demo: r, a rolling reload in progress')));
   rig.view.unfreeze();
-  await rig.waitForEvent(/^reload done/);
+  await rig.waitForEvent('reload-end', (e) => e.outcome === 'done');
   await rig.until(
     'the old workers gone',
     (s) => s.workers.length === 4 && s.workers.every((w) => w.state === 'ready' && !w.replacing),

@@ -104,17 +104,19 @@ test('max-requests recycles a worker, its replacement ready first', async (t) =>
     const s = sup.snapshot();
     return s.ready === 1 && s.workers.every((w) => w.pid !== first);
   });
-  const events = sup.snapshot().events.map((e) => e.message);
-  const recycled = events.findIndex((m) =>
-    m.includes(`recycling worker 1 (pid ${first}): reached max-requests`),
+  const events = sup.snapshot().events;
+  const recycled = events.findIndex(
+    (e) =>
+      e.type === 'worker-recycle' && e.slot === 1 && e.pid === first && /max-requests/.test(e.why),
   );
-  const drained = events.findIndex((m) => m.includes(`draining worker 1 (pid ${first})`));
-  const readyAgain = events.findIndex((m, i) => i > recycled && / ready in /.test(m));
-  t.true(recycled >= 0 && readyAgain > recycled && drained > readyAgain, events.join('\n'));
+  const drained = events.findIndex((e) => e.type === 'worker-drain' && e.pid === first);
+  const readyAgain = events.findIndex((e, i) => i > recycled && e.type === 'worker-ready');
+  const log = events.map((e) => e.message).join('\n');
+  t.true(recycled >= 0 && readyAgain > recycled && drained > readyAgain, log);
 });
 
 test('garbage on the IPC channel is reported, never crashes the supervisor', async (t) => {
-  const sup = new Supervisor(options({ app: 'garbage-ipc.js', workers: 1 }));
+  const sup = new Supervisor(options({ app: 'sends-bad-ipc.js', workers: 1 }));
   started(t, sup);
   await sup.start();
   const url = sup.urls[0] ?? '';

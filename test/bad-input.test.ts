@@ -48,7 +48,7 @@ async function usageError(
     g.lines.some((l) => STACK_FRAME.test(l)),
     'a stack trace was printed',
   );
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 }
 
 // ---- command-line mistakes ------------------------------------------------------------------
@@ -132,7 +132,7 @@ async function bootFailure(
   const g = gsup(t, ['start', app, '-w', '2', '-b', '127.0.0.1:0', '--no-tui', ...extra]);
   const code = await exitWithin(g);
   t.is(code, EXIT_BOOT_ERROR, g.lines.join('\n'));
-  t.true(g.count(/booting worker/) >= 1, 'no worker was ever started');
+  t.true(g.countEvents('worker-spawn') >= 1, 'no worker was ever started');
   const giveUp = g.lines.filter((l) => /no worker could boot the app/.test(l));
   t.is(giveUp.length, 1, g.lines.join('\n'));
   t.regex(giveUp[0] ?? '', expected);
@@ -157,15 +157,15 @@ test('boot failure: an export of the wrong shape (42) exits 3 naming the module 
 });
 
 test('boot failure: an app that throws at import exits 3 with its message, said a few times', async (t) => {
-  const g = await bootFailure(t, 'throws.js', /database url is not set/);
+  const g = await bootFailure(t, 'throws-at-import.js', /database url is not set/);
   const mentions = g.count(/database url is not set/);
   t.true(mentions <= 5, `'database url is not set' appeared ${mentions} times`);
   // The place in the user's file is named.
-  t.regex(g.stdout(), /throws\.js:2/);
+  t.regex(g.stdout(), /throws-at-import\.js:2/);
 });
 
 test('boot failure: an app that exits 0 at once exits 3', async (t) => {
-  await bootFailure(t, 'exits.js', /exited \(code 0\) before it was ready/);
+  await bootFailure(t, 'exits-at-once.js', /exited \(code 0\) before it was ready/);
 });
 
 test('boot failure: an app that never becomes ready exits 3 naming the boot timeout', async (t) => {

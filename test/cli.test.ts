@@ -1,13 +1,12 @@
 // Front-door behaviour of `gsup start` that only the real CLI shows: signals, log files, flags.
-import { existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import test from 'ava';
-import { get, gsup, isAlive, killQuietly, until } from './helpers.js';
+import { get, gsup, isAlive, killQuietly, tempDir, until } from './helpers.js';
 
 test('SIGINT is a quick stop: workers exit at once, gsup exits 0', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const pids = g.readyPids();
   g.child.kill('SIGINT');
   await g.waitFor(/quick stop/);
@@ -17,19 +16,14 @@ test('SIGINT is a quick stop: workers exit at once, gsup exits 0', async (t) => 
 });
 
 test('--log-file writes the log there; SIGUSR1 reopens it after a rotation', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-log-`);
+  const dir = tempDir(t, 'log');
   const log = `${dir}/gsup.log`;
-  const g = gsup(t, [
-    'start',
-    'chatty.js',
-    '-w',
-    '1',
-    '-b',
-    '127.0.0.1:0',
-    '--no-tui',
-    '--log-file',
-    log,
-  ]);
+  const g = gsup(
+    t,
+    ['start', 'chatty.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui', '--log-file', log],
+    // Text format: this test reads the log file as a person would.
+    { format: 'text' },
+  );
   await until(
     'the log file shows the pool ready',
     () => existsSync(log) && readFileSync(log, 'utf8').includes('all 1 workers ready'),
@@ -66,7 +60,7 @@ test('--node-arg reaches the workers', async (t) => {
     '--no-warnings',
   ]);
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const argv = JSON.parse((await get(url)).body) as string[];
   t.true(argv.includes('--max-old-space-size=123'));
   t.true(argv.includes('--no-warnings'));
@@ -76,13 +70,17 @@ test('--node-arg reaches the workers', async (t) => {
 });
 
 test('a slot whose worker keeps failing to boot backs off exponentially and recovers', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-flap-`);
+  const dir = tempDir(t, 'flap');
   const flag = `${dir}/broken`;
-  const g = gsup(t, ['start', 'toggle.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'], {
-    env: { BROKEN_FLAG: flag },
-  });
+  const g = gsup(
+    t,
+    ['start', 'broken-by-flag-file.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'],
+    {
+      env: { BROKEN_FLAG: flag },
+    },
+  );
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   writeFileSync(flag, '');
   const [pid] = g.readyPids();
   killQuietly(pid ?? -1, 'SIGKILL');

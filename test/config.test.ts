@@ -2,28 +2,19 @@
 // line (WEB_CONCURRENCY and PORT set defaults), hooks, gsup check, and reload with a broken file.
 
 import { spawnSync } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { resolveStart } from '../dist/config/load.js';
 import { ConfigError } from '../dist/config/parse.js';
-import { FIXTURES, get, gsup, gsupVerb, until } from './helpers.js';
+import { FIXTURES, get, gsup, gsupVerb, tempDir, until } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
 
 /** A fresh directory with the given files (a config file and, by default, the slow.js app). */
-function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-cfg-`);
+function project(t: ExecutionContext, files: Record<string, string>): string {
+  const dir = tempDir(t, 'cfg');
   copyFileSync(`${FIXTURES}/slow.js`, `${dir}/slow.js`);
   copyFileSync(`${FIXTURES}/env-echo.js`, `${dir}/env-echo.js`);
   for (const [name, text] of Object.entries(files)) writeFileSync(`${dir}/${name}`, text);
@@ -35,7 +26,7 @@ function project(files: Record<string, string>): string {
 const FILE = { 'gsup.config.json': JSON.stringify({ workers: 3, timeout: 11 }) };
 
 test('the config file wins over the defaults (and over WEB_CONCURRENCY)', async (t) => {
-  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '7' }, project(FILE));
+  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '7' }, project(t, FILE));
   t.is(r.config.workers, 3);
   t.is(r.sources.workers, 'file');
   t.is(r.config.backlog, 2048);
@@ -43,7 +34,7 @@ test('the config file wins over the defaults (and over WEB_CONCURRENCY)', async 
 });
 
 test('WEB_CONCURRENCY and PORT set the defaults', async (t) => {
-  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '5', PORT: '9100' }, project({}));
+  const r = await resolveStart(['app.js'], { WEB_CONCURRENCY: '5', PORT: '9100' }, project(t, {}));
   t.is(r.config.workers, 5);
   t.is(r.sources.workers, 'env');
   t.deepEqual(r.config.bind, ['0.0.0.0:9100']);
@@ -51,27 +42,31 @@ test('WEB_CONCURRENCY and PORT set the defaults', async (t) => {
 });
 
 test('GSUP_CMD_ARGS wins over the config file', async (t) => {
-  const r = await resolveStart(['app.js'], { GSUP_CMD_ARGS: '-w 4 --timeout "12"' }, project(FILE));
+  const r = await resolveStart(
+    ['app.js'],
+    { GSUP_CMD_ARGS: '-w 4 --timeout "12"' },
+    project(t, FILE),
+  );
   t.is(r.config.workers, 4);
   t.is(r.sources.workers, 'cmdargs');
   t.is(r.config.timeout, 12);
 });
 
 test('the command line wins over GSUP_CMD_ARGS', async (t) => {
-  const r = await resolveStart(['app.js', '-w', '2'], { GSUP_CMD_ARGS: '-w 4' }, project(FILE));
+  const r = await resolveStart(['app.js', '-w', '2'], { GSUP_CMD_ARGS: '-w 4' }, project(t, FILE));
   t.is(r.config.workers, 2);
   t.is(r.sources.workers, 'cli');
 });
 
 test('the command line wins over the config file', async (t) => {
-  const r = await resolveStart(['app.js', '-t', '9'], {}, project(FILE));
+  const r = await resolveStart(['app.js', '-t', '9'], {}, project(t, FILE));
   t.is(r.config.timeout, 9);
   t.is(r.sources.timeout, 'cli');
   t.is(r.config.workers, 3, 'what the command line does not set still comes from the file');
 });
 
 test('the first of gsup.config.{js,mjs,cjs,json} is used; -c names another', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.js': 'export default { workers: 6 };\n',
     'gsup.config.json': '{"workers": 8}',
     'other.cjs': 'module.exports = { workers: 9, app: "slow.js" };\n',
@@ -86,13 +81,13 @@ test('the first of gsup.config.{js,mjs,cjs,json} is used; -c names another', asy
 // ---- bad values, from each source ---------------------------------------------------------------
 
 async function refused(
-  t: import('ava').ExecutionContext,
+  t: ExecutionContext,
   argv: string[],
   env: Record<string, string>,
   files: Record<string, string>,
   expected: RegExp,
 ) {
-  const err = await t.throwsAsync(resolveStart(argv, env, project(files)), {
+  const err = await t.throwsAsync(resolveStart(argv, env, project(t, files)), {
     instanceOf: ConfigError,
   });
   t.regex(err?.message ?? '', expected);
@@ -198,7 +193,7 @@ test('-c naming a missing file', (t) =>
 // ---- the real CLI -------------------------------------------------------------------------------
 
 test('gsup check prints each setting with its source, and refuses bad config with exit 2', async (t) => {
-  const dir = project({ 'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 3 }) });
+  const dir = project(t, { 'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 3 }) });
   const run = (args: string[], env: Record<string, string> = {}) =>
     spawnSync(process.execPath, [BIN, ...args], {
       cwd: dir,
@@ -223,12 +218,12 @@ test('gsup check prints each setting with its source, and refuses bad config wit
 });
 
 test('reload with a broken config file keeps serving; with the fixed file it applies', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.mjs': "export default { app: 'slow.js', workers: 2, bind: '127.0.0.1:0' };\n",
   });
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const before = g.readyPids().sort();
   writeFileSync(`${dir}/gsup.config.mjs`, "export default { app: 'slow.js', workers: 'two' };\n");
   g.child.kill('SIGHUP');
@@ -248,7 +243,7 @@ test('reload with a broken config file keeps serving; with the fixed file it app
 });
 
 test('hooks: one is called, one that throws is logged and gsup carries on', async (t) => {
-  const dir = project({});
+  const dir = project(t, {});
   const marker = `${dir}/ready-hook.json`;
   writeFileSync(
     `${dir}/gsup.config.mjs`,
@@ -271,8 +266,7 @@ export default {
 });
 
 test('a reload refused because its new bind is busy keeps the running hooks', async (t) => {
-  const dir = project({});
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = project(t, {});
   const busy = net.createServer((s) => s.end());
   await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => busy.close(() => resolve())));
@@ -291,7 +285,6 @@ export default {
 `;
   writeFileSync(`${dir}/gsup.config.mjs`, config('old', '127.0.0.1:0'));
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
-  t.teardown(() => rmSync(g.runtimeDir, { recursive: true, force: true }));
   const url = await g.url();
   await g.waitFor(/all 1 workers ready/);
   writeFileSync(`${dir}/gsup.config.mjs`, config('new', `127.0.0.1:${busyPort}`));
@@ -314,12 +307,10 @@ export default {
 });
 
 test('a reload that changes a setting needing a restart says so in one line', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.json': JSON.stringify({ app: 'slow.js', workers: 1, bind: '127.0.0.1:0' }),
   });
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
-  t.teardown(() => rmSync(g.runtimeDir, { recursive: true, force: true }));
   await g.waitFor(/all 1 workers ready/);
   writeFileSync(
     `${dir}/gsup.config.json`,
@@ -341,18 +332,18 @@ test('a reload that changes a setting needing a restart says so in one line', as
 });
 
 test('a throwing onStarting aborts the start with its error', async (t) => {
-  const dir = project({
+  const dir = project(t, {
     'gsup.config.mjs':
       "export default { app: 'slow.js', bind: '127.0.0.1:0', onStarting() { throw new Error('migrations pending'); } };\n",
   });
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
   t.is(await g.exited, 1);
   t.is(g.stderr(), 'gsup: onStarting hook threw: migrations pending; not starting\n');
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 });
 
 test('--env, --chdir and --umask reach the workers', async (t) => {
-  const dir = project({});
+  const dir = project(t, {});
   const g = gsup(
     t,
     [
@@ -373,7 +364,7 @@ test('--env, --chdir and --umask reach the workers', async (t) => {
     { cwd: FIXTURES },
   );
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = JSON.parse((await get(`${url}/?name=GREETING`)).body) as {
     value: string;
     cwd: string;
@@ -390,7 +381,7 @@ test('--user drops the workers to another user while gsup binds as root', async 
     t.pass();
     return;
   }
-  const dir = project({});
+  const dir = project(t, {});
   // The app must be readable by the other user.
   const { chmodSync } = await import('node:fs');
   chmodSync(dir, 0o755);
@@ -400,7 +391,7 @@ test('--user drops the workers to another user while gsup binds as root', async 
     { cwd: dir },
   );
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = JSON.parse((await get(url)).body) as { uid: number };
   t.is(r.uid, 65534);
   const [pid] = g.readyPids();

@@ -1,13 +1,12 @@
 // The control socket and the verbs that use it, against real supervisors over real sockets.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import test, { type ExecutionContext } from 'ava';
 import { remoteCommands, remoteSource } from '../dist/cli/remote.js';
 import { ControlClient } from '../dist/control/client.js';
 import { Dashboard } from '../dist/dashboard/dashboard.js';
-import { type Gsup, get, gsup, gsupVerb, isAlive, until } from './helpers.js';
+import { type Gsup, get, gsup, gsupVerb, isAlive, tempDir, until } from './helpers.js';
 import { HeadlessTerminal } from './term.js';
 
 async function running(
@@ -17,7 +16,7 @@ async function running(
 ): Promise<Gsup & { env: Record<string, string> }> {
   const g = gsup(t, ['start', app, '-w', '2', '-b', '127.0.0.1:0', '--no-tui', ...extra]);
   await g.url();
-  await g.waitFor(/all \d+ workers ready/);
+  await g.waitForEvent('pool-ready');
   return Object.assign(g, { env: { XDG_RUNTIME_DIR: g.runtimeDir } });
 }
 
@@ -84,11 +83,11 @@ test('scale N, +N and -N change the count; out-of-range values are refused with 
 });
 
 test('reload waits for the result and exits to match: done, then rolled back', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-ctl-`);
+  const dir = tempDir(t, 'ctl');
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
   const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const env = { XDG_RUNTIME_DIR: g.runtimeDir };
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v2\\n');\n");
   const ok = await gsupVerb(['reload'], env);
@@ -129,7 +128,7 @@ test('stop --quick', async (t) => {
 });
 
 test('every verb says clearly when no instance is running', async (t) => {
-  const env = { XDG_RUNTIME_DIR: mkdtempSync(`${tmpdir()}/gsup-none-`) };
+  const env = { XDG_RUNTIME_DIR: tempDir(t, 'none') };
   for (const args of [
     ['status'],
     ['scale', '2'],
@@ -191,7 +190,7 @@ test('the socket is 0600 in a 0700 directory the user owns', async (t) => {
 });
 
 test('a world-writable control directory is refused before anything starts', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-open-`);
+  const dir = tempDir(t, 'open');
   const { chmodSync } = await import('node:fs');
   chmodSync(dir, 0o777);
   const g = gsup(t, [
@@ -208,11 +207,11 @@ test('a world-writable control directory is refused before anything starts', asy
     g.stderr(),
     /control socket directory .* is world-writable; use --control PATH in a private directory/,
   );
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 });
 
 test('a stale control socket is replaced', async (t) => {
-  const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-stale-`);
+  const runtimeDir = tempDir(t, 'stale');
   const { mkdirSync } = await import('node:fs');
   mkdirSync(`${runtimeDir}/gsup`, { mode: 0o700 });
   const path = `${runtimeDir}/gsup/default.sock`;
@@ -235,7 +234,7 @@ test('a stale control socket is replaced', async (t) => {
     env: { XDG_RUNTIME_DIR: runtimeDir },
   });
   await g.waitFor(/replaced a stale control socket/);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = await gsupVerb(['status', '--json'], { XDG_RUNTIME_DIR: runtimeDir });
   t.is(r.code, 0);
 });
@@ -249,7 +248,7 @@ test('two instances with different names run side by side; the same name is refu
       env: { XDG_RUNTIME_DIR: a.runtimeDir },
     },
   );
-  await b.waitFor(/all 1 workers ready/);
+  await b.waitForEvent('pool-ready', (e) => e.workers === 1);
   const sa = JSON.parse(
     (await gsupVerb(['status', '--json', '--name', 'alpha'], a.env)).stdout,
   ) as { pid: number };
@@ -263,12 +262,12 @@ test('two instances with different names run side by side; the same name is refu
   });
   t.is(await clash.exited, 1);
   t.regex(clash.stderr(), new RegExp(`another gsup named "alpha" is running \\(pid ${a.pid}\\)`));
-  t.is(clash.count(/booting worker/), 0);
+  t.is(clash.countEvents('worker-spawn'), 0);
   t.true(isAlive(a.pid));
 });
 
 test('--pidfile: written, refused while it names a live process, removed on exit', async (t) => {
-  const dir = mkdtempSync(`${tmpdir()}/gsup-pid-`);
+  const dir = tempDir(t, 'pid');
   const pidfile = `${dir}/gsup.pid`;
   writeFileSync(pidfile, `${process.pid}\n`);
   const refused = gsup(t, [
@@ -294,7 +293,7 @@ test('--pidfile: written, refused while it names a live process, removed on exit
     '--pidfile',
     pidfile,
   ]);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   t.is(readFileSync(pidfile, 'utf8').trim(), String(g.pid));
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);

@@ -3,18 +3,10 @@
 // config in docs/deploy.md proxies through reloads, and the screenshot script runs and draws what
 // the README says it shows.
 import { execFileSync, spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { freePort } from '../dist/demo/free-port.js';
+import { freePort } from '../harness/ports.js';
 import { tableInReadme as commandsInReadme, commandsTable } from '../scripts/commands-table.js';
 import { docCommands } from '../scripts/doc-commands.js';
 import {
@@ -24,7 +16,7 @@ import {
   settingsTable,
   tableInReadme,
 } from '../scripts/settings-table.js';
-import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, until } from './helpers.js';
+import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, tempDir, until } from './helpers.js';
 
 const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md'];
 const BIN = join(ROOT, 'bin/gsup.js');
@@ -71,8 +63,7 @@ const MOMENTS: Record<string, { text: RegExp[]; word: string }> = {
 };
 
 test('npm run screenshots draws the four moments as SVG, PNG and text', async (t) => {
-  const out = mkdtempSync(join(tmpdir(), 'gsup-shots-'));
-  t.teardown(() => rmSync(out, { recursive: true, force: true }));
+  const out = tempDir(t, 'shots');
   const r = await run(process.execPath, ['--import=tsx', 'scripts/screenshots.ts', '--out', out]);
   t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
   for (const [name, expected] of Object.entries(MOMENTS)) {
@@ -122,14 +113,13 @@ test('every gsup command quoted in the docs parses (run with --help)', async (t)
   ).filter((c) => !seen.has(c.argv.join(' ')) && seen.add(c.argv.join(' ')));
   // Enough to be sure the extraction found the docs' commands, not nothing.
   t.true(commands.length >= 20, `found ${commands.length}: ${[...seen].join('; ')}`);
-  const cwd = mkdtempSync(join(tmpdir(), 'gsup-docs-'));
-  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  const cwd = tempDir(t, 'docs');
   for (const c of commands) {
     const r = await run(process.execPath, [BIN, ...c.argv, '--help'], cwd);
     t.is(r.code, 0, `${c.file}: ${c.quoted}\n${r.stderr}`);
     t.is(r.stderr, '', `${c.file}: ${c.quoted}`);
   }
-  const compare = await run(process.execPath, ['scripts/compare.js', '--help']);
+  const compare = await run(process.execPath, ['--import=tsx', 'bench/compare.ts', '--help']);
   t.is(compare.code, 0, compare.stderr);
 });
 
@@ -143,12 +133,12 @@ test("the README's quick start runs: start, status, scale +1, reload, stop", asy
     ['status', 'scale', 'reload', 'stop'],
   );
   // app.js is the bundled hello app; the port is a free one, not 8000.
-  const dir = mkdtempSync(join(tmpdir(), 'gsup-quick-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'quick');
   copyFileSync(join(ROOT, 'examples/hello.js'), join(dir, 'app.js'));
   writeFileSync(join(dir, 'package.json'), '{"type":"module"}\n');
   const argv = (first ?? []).map((a) => (a === '127.0.0.1:8000' ? '127.0.0.1:0' : a));
-  const g = gsup(t, argv, { cwd: dir });
+  // Text format: the quick start runs as documented, and a person reads its log.
+  const g = gsup(t, argv, { cwd: dir, format: 'text' });
   await g.waitFor(/all 4 workers ready/);
   const env = { XDG_RUNTIME_DIR: g.runtimeDir };
   for (const verb of verbs) {
@@ -179,7 +169,7 @@ test('the nginx config in docs/deploy.md proxies to gsup with no failure through
   const port = await freePort();
   t.regex(block ?? '', /server 127\.0\.0\.1:8000;/);
   t.regex(block ?? '', /listen 80;/);
-  const dir = mkdtempSync(join(tmpdir(), 'gsup-nginx-'));
+  const dir = tempDir(t, 'nginx');
   const conf = join(dir, 'nginx.conf');
   // The documented block, inside the smallest nginx.conf that runs unprivileged in a scratch folder.
   writeFileSync(
@@ -210,7 +200,6 @@ test('the nginx config in docs/deploy.md proxies to gsup with no failure through
   t.teardown(() => {
     // The whole group: nginx's own worker would outlive a killed master.
     if (nginx.pid) killQuietly(-nginx.pid, 'SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
   });
   const url = `http://127.0.0.1:${port}/`;
   await until(`nginx answers on ${url} (${nginxErr})`, async () => {

@@ -1,17 +1,26 @@
 // Signals, reloads, scaling, hangs and crashes against a real gsup under real load.
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { get, gsup, isAlive, killQuietly, load, someoneListensOn, until } from './helpers.js';
+import {
+  get,
+  gsup,
+  isAlive,
+  killQuietly,
+  load,
+  someoneListensOn,
+  tempDir,
+  until,
+} from './helpers.js';
 
 test('HUP under keep-alive load fails zero requests and replaces every pid', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const before = g.readyPids();
   const traffic = load(`${url}/slow?ms=2`, 8);
   await until('some requests were answered', () => traffic.ok() > 50);
   g.child.kill('SIGHUP');
-  await g.waitFor(/reload done/);
+  await g.waitForEvent('reload-end', (e) => e.outcome === 'done');
   const atReload = traffic.ok();
   await until('requests flow after the reload', () => traffic.ok() > atReload + 50);
   const result = await traffic.stop();
@@ -31,7 +40,7 @@ test('HUP under keep-alive load fails zero requests and replaces every pid', asy
 test('TTIN and TTOU change the live worker count; never below 1', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   g.child.kill('SIGTTIN');
   await g.waitFor(/scaling from 1 to 2 workers/);
   await until('2 workers are ready', () => g.readyPids().length === 2);
@@ -51,11 +60,12 @@ test('TTIN and TTOU change the live worker count; never below 1', async (t) => {
 test('a worker that crashes is replaced', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const [victim] = g.readyPids();
   killQuietly(victim ?? -1, 'SIGKILL');
-  await g.waitFor(
-    new RegExp(`pid ${victim}\\) exited unexpectedly \\(signal SIGKILL\\); replacing it`),
+  await g.waitForEvent(
+    'worker-exit',
+    (e) => e.pid === victim && e.cause === 'crashed' && e.signal === 'SIGKILL' && !e.stopping,
   );
   await until('the pool is back to 2 ready workers', () => g.readyPids().length === 2);
   t.false(g.readyPids().includes(victim ?? -1));
@@ -67,7 +77,7 @@ test('a worker that crashes is replaced', async (t) => {
 test('a hung worker is killed after the timeout and the log names the stuck function', async (t) => {
   const g = gsup(t, ['start', 'hang.js', '-w', '2', '-t', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   // The spinning request never gets an answer; the worker dies under it.
   get(`${url}/spin`).catch(() => undefined);
   await g.waitFor(/WORKER TIMEOUT: worker \d+ \(pid \d+\) sent no heartbeat/);
@@ -79,17 +89,18 @@ test('a hung worker is killed after the timeout and the log names the stuck func
 });
 
 test('a reload to code that throws at import rolls back and keeps serving', async (t) => {
-  const { mkdtempSync, writeFileSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(`${tmpdir()}/gsup-reload-`);
+  const { writeFileSync } = await import('node:fs');
+  const dir = tempDir(t, 'reload');
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v1\\n');\n");
   const g = gsup(t, ['start', 'app.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui'], { cwd: dir });
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const before = g.readyPids();
   writeFileSync(`${dir}/app.js`, "throw new Error('broken deploy');\n");
   g.child.kill('SIGHUP');
-  await g.waitFor(
+  const end = await g.waitForEvent('reload-end', (e) => e.outcome !== 'not-started');
+  t.regex(
+    end.message,
     /reload rolled back: the new code failed to boot: .*broken deploy.*all on the old code/,
   );
   t.deepEqual(g.readyPids().sort(), before.sort());
@@ -97,7 +108,7 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
 
   writeFileSync(`${dir}/app.js`, "export default (req, res) => res.end('v2\\n');\n");
   g.child.kill('SIGHUP');
-  await g.waitFor(/reload done/);
+  await g.waitForEvent('reload-end', (e) => e.outcome === 'done');
   t.is((await get(url)).body, 'v2\n');
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
@@ -106,7 +117,7 @@ test('a reload to code that throws at import rolls back and keeps serving', asyn
 test('kill -9 of the supervisor leaves no worker serving and frees the port', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const pids = g.readyPids();
   g.child.kill('SIGKILL');
   await g.exited;
@@ -121,7 +132,7 @@ test('kill -9 of the supervisor leaves no worker serving and frees the port', as
 test('a slow request in flight during TERM completes with 200', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const slow = get(`${url}/slow?ms=1500&log=1`);
   await g.waitFor(/got \/slow\?ms=1500&log=1/);
   g.child.kill('SIGTERM');
@@ -133,7 +144,7 @@ test('a slow request in flight during TERM completes with 200', async (t) => {
 test('kill -9 of the supervisor also ends a worker whose event loop is blocked', async (t) => {
   const g = gsup(t, ['start', 'hang.js', '-w', '2', '-t', '0', '-b', '127.0.0.1:0', '--no-tui']);
   const url = await g.url();
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const pids = g.readyPids();
   // Block one worker's event loop: it can no longer notice the IPC channel closing.
   get(`${url}/spin`).catch(() => undefined);

@@ -18,7 +18,7 @@ const _BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
 
 /** A fresh path in the temp folder, removed after the test. */
 function tempPath(t: ExecutionContext, name: string): string {
-  const path = join(tmpdir(), `gsup-t2-${randomBytes(6).toString('hex')}-${name}`);
+  const path = join(tmpdir(), `gsup-listener-${randomBytes(6).toString('hex')}-${name}`);
   t.teardown(() => rmSync(path, { force: true }));
   return path;
 }
@@ -102,7 +102,7 @@ test('unix: socket serves HTTP and the socket file is removed after SIGTERM', as
   const sock = tempPath(t, 'app.sock');
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', `unix:${sock}`, '--no-tui']);
   await g.waitFor(new RegExp(`listening at unix:${escapeRe(sock)}$`));
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   t.true(lstatSync(sock).isSocket());
   const r = await getUnix(sock, '/hello');
   t.is(r.status, 200);
@@ -129,7 +129,7 @@ test('a stale unix socket file left by a dead process is replaced', async (t) =>
   t.is(refused, 'ECONNREFUSED');
 
   const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', `unix:${sock}`, '--no-tui']);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = await getUnix(sock);
   t.is(r.status, 200);
   t.regex(r.body, /^done \d+\n$/);
@@ -152,7 +152,7 @@ test('a unix socket another server is accepting on is left alone: one-line error
   const errLines = g.stderr().trim().split('\n');
   t.is(errLines.length, 1, g.stderr());
   t.regex(errLines[0] ?? '', new RegExp(`unix:${escapeRe(sock)}.*(accepting|in use)`));
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
   // The other server still owns its socket.
   t.true(lstatSync(sock).isSocket());
   const answer = await new Promise<string>((resolve, reject) => {
@@ -179,7 +179,7 @@ test('a unix: path that is a regular file: one-line error, non-zero exit, file k
   t.true(errLines[0]?.includes(`unix:${path}`), errLines[0]);
   t.regex(errLines[0] ?? '', /not a socket/);
   t.false(g.lines.some((l) => STACK_FRAME.test(l)));
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
   t.is(g.count(/listening at/), 0);
   t.true(lstatSync(path).isFile(), 'the regular file was touched');
 });
@@ -199,7 +199,7 @@ test('[::1]:0 serves over IPv6 loopback when the machine has it', async (t) => {
   const url = await g.url();
   t.regex(url, /^http:\/\/\[::1\]:\d+$/);
   t.not(url, 'http://[::1]:0');
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   const r = await get(url);
   t.is(r.status, 200);
   t.regex(r.body, /^done \d+\n$/);
@@ -216,7 +216,7 @@ test('fd://N serves on a socket inherited from the parent', async (t) => {
   });
   const url = await g.url();
   t.is(url, `http://127.0.0.1:${sock.port}`);
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   const r = await get(`${url}/x`);
   t.is(r.status, 200);
   const pid = Number(/^done (\d+)$/.exec(r.body.trim())?.[1]);
@@ -230,21 +230,21 @@ test('fd://N that is not open, or not a socket: one-line error, no worker', asyn
   t.is(await missing.exited, EXIT_FAILURE);
   t.is(missing.stderr().trim().split('\n').length, 1, missing.stderr());
   t.regex(missing.stderr(), /fd:\/\/97.*no such open file descriptor/);
-  t.is(missing.count(/booting worker/), 0);
+  t.is(missing.countEvents('worker-spawn'), 0);
 
   // The harness gives gsup /dev/null as stdin (fd 0): open, but not a socket.
   const notSocket = gsup(t, ['start', 'slow.js', '-w', '1', '-b', 'fd://0', '--no-tui']);
   t.is(await notSocket.exited, EXIT_FAILURE);
   t.is(notSocket.stderr().trim().split('\n').length, 1, notSocket.stderr());
   t.regex(notSocket.stderr(), /fd:\/\/0.*not a socket/);
-  t.is(notSocket.count(/booting worker/), 0);
+  t.is(notSocket.countEvents('worker-spawn'), 0);
 });
 
 // Regression: systemd fds are adopted like fd://N.
 test('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself serves on fd 3', async (t) => {
   const sock = boundTcpSocket(t);
   // exec keeps the shell's pid, so $$ is the pid gsup will have. No -b: the fd is the bind.
-  const g = gsup(t, ['start', 't2-env.js', '-w', '1', '--no-tui'], {
+  const g = gsup(t, ['start', 'echoes-listen-env.js', '-w', '1', '--no-tui'], {
     fds: [sock.fd],
     env: { LISTEN_PID: undefined, LISTEN_FDS: undefined, PORT: undefined },
     shell: 'LISTEN_PID=$$; LISTEN_FDS=1; export LISTEN_PID LISTEN_FDS; exec "$0" "$@"',
@@ -253,7 +253,7 @@ test('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself ser
   t.is(url, `http://127.0.0.1:${sock.port}`);
   const announced = await g.waitFor(/gsup \S+ \(pid (\d+)\) serving/);
   t.is(Number(announced[1]), g.pid, 'exec did not keep the pid');
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   t.is(g.count(/listening at/), 1, 'gsup bound something besides the activated socket');
   const r = await get(url);
   t.is(r.status, 200);
@@ -276,7 +276,7 @@ test('systemd variables meant for another pid are ignored: -b is used instead', 
   const url = await g.url();
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.not(url, `http://127.0.0.1:${sock.port}`);
-  await g.waitFor(/all 1 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 1);
   t.is((await get(url)).status, 200);
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
@@ -297,7 +297,7 @@ test('two binds at once (TCP and unix) both serve', async (t) => {
   ]);
   const url = await g.url();
   await g.waitFor(new RegExp(`listening at unix:${escapeRe(sock)}$`));
-  await g.waitFor(/all 2 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
   t.is(g.count(/listening at/), 2);
   const overTcp = await get(`${url}/tcp`);
   const overUnix = await getUnix(sock, '/unix');
@@ -318,7 +318,7 @@ test('a host that does not resolve: one-line error naming it, no worker', async 
   t.is(errLines.length, 1, g.stderr());
   t.regex(errLines[0] ?? '', /no-such-host\.invalid/);
   t.false(g.lines.some((l) => STACK_FRAME.test(l)));
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 });
 
 // Regression: libuv defers EADDRINUSE from bind() to listen(); the supervisor, which only binds,
@@ -350,5 +350,5 @@ test('a port already in use: one-line error naming the address, non-zero exit, n
     g.lines.some((l) => STACK_FRAME.test(l)),
     g.lines.join('\n'),
   );
-  t.is(g.count(/booting worker/), 0);
+  t.is(g.countEvents('worker-spawn'), 0);
 });

@@ -1,8 +1,10 @@
 // --log-format json: the headless log as one JSON object per line, each a typed event with its
-// details (or a worker's output line), for log shippers and for programs that follow gsup.
+// details (or a worker's output line), for log shippers and for programs that follow gsup. Read
+// raw here, as a log shipper reads it (the harness would parse the lines itself).
 
+import { spawn } from 'node:child_process';
 import test from 'ava';
-import { get, gsup, until } from './helpers.js';
+import { BIN, dieWithTest, FIXTURES, get, tempDir, until } from './helpers.js';
 
 interface Record {
   time: string;
@@ -12,22 +14,34 @@ interface Record {
 }
 
 test('--log-format json writes every event and output line as a typed JSON object', async (t) => {
-  const g = gsup(t, ['start', 'chatty.js', '-w', '2', '-b', '127.0.0.1:0', '--log-format', 'json']);
-  const records = () => g.lines.map((l) => JSON.parse(l) as Record);
+  const args = ['start', 'chatty.js', '-w', '2', '-b', '127.0.0.1:0', '--log-format', 'json'];
+  const [file, argv] = dieWithTest(process.execPath, [BIN, ...args]);
+  const child = spawn(file, argv, {
+    cwd: FIXTURES,
+    env: { ...process.env, XDG_RUNTIME_DIR: tempDir(t, 'run') },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let raw = '';
+  child.stdout.on('data', (c: Buffer) => {
+    raw += c.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const lines = () => raw.split('\n').filter((l) => l.length > 0);
+  const records = () => lines().map((l) => JSON.parse(l) as Record);
+
   await until(
     'two workers ready',
     () => records().filter((r) => r.type === 'worker-ready').length === 2,
   );
-  const listening = records().find((r) => r.type === 'listening');
-  t.truthy(listening, g.lines.join('\n'));
-  const url = String(listening?.url);
+  const url = String(records().find((r) => r.type === 'listening')?.url);
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   await get(`${url}/hello`);
   await until('the worker output arrived', () =>
     records().some((r) => r.type === 'output' && r.stream === 'stderr'),
   );
-  g.child.kill('SIGTERM');
-  t.is(await g.exited, 0);
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
 
   const all = records();
   for (const r of all) {

@@ -7,7 +7,7 @@ test('serves from N workers on the real port chosen for :0', async (t) => {
   const url = await g.url();
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.not(url, 'http://127.0.0.1:0');
-  await g.waitFor(/all 3 workers ready/);
+  await g.waitForEvent('pool-ready', (e) => e.workers === 3);
   t.is(g.readyPids().length, 3);
 
   const sent = 60;
@@ -34,7 +34,7 @@ for (const [spec, body] of [
   test(`loads the app shape ${spec}`, async (t) => {
     const g = gsup(t, ['start', spec, '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
     const url = await g.url();
-    await g.waitFor(/all 1 workers ready/);
+    await g.waitForEvent('pool-ready', (e) => e.workers === 1);
     const r = await get(url);
     t.is(r.body, `${body}\n`);
     g.child.kill('SIGTERM');
@@ -43,11 +43,14 @@ for (const [spec, body] of [
 }
 
 test('worker output is piped through gsup, prefixed with slot and pid', async (t) => {
-  const g = gsup(t, ['start', 'chatty.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui']);
+  // Text format: the `[wSLOT PID]` tags are what this test is about.
+  const g = gsup(t, ['start', 'chatty.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'], {
+    format: 'text',
+  });
   const url = await g.url();
   await g.waitFor(/all 1 workers ready/);
   await get(`${url}/hello`);
-  const [pid] = g.readyPids();
+  const pid = (await g.status()).workers.find((w) => w.state === 'ready')?.pid;
   await g.waitFor(new RegExp(`\\[w1 ${pid}\\] handling /hello`));
   await g.waitFor(new RegExp(`\\[w1 ${pid} err\\] warning about /hello`));
   g.child.kill('SIGTERM');

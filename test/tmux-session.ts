@@ -2,32 +2,23 @@
 // sessions), gsup with its own runtime dir (its control socket meets no other gsup's), the
 // screen read back with capture-pane, and everything killed at teardown.
 
-import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
-import { killQuietly, until } from './helpers.js';
-
-const BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
+import { shellLine } from '../harness/shell.js';
+import { hasTmux, TmuxServer } from '../harness/tmux.js';
+import { BIN, killQuietly, tempDir, until } from './helpers.js';
 
 /**
  * False (and the test should return) when tmux is missing: a developer is told how to get it,
  * and under CI, which installs it (.ci/run), the test fails.
  */
 export function tmuxAvailable(t: ExecutionContext): boolean {
-  try {
-    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    if (process.env.CI) t.fail('tmux is not installed: apt-get install tmux');
-    else {
-      t.log('skipped: tmux is not installed (apt-get install tmux)');
-      t.pass();
-    }
-    return false;
+  if (hasTmux()) return true;
+  if (process.env.CI) t.fail('tmux is not installed: apt-get install tmux');
+  else {
+    t.log('skipped: tmux is not installed (apt-get install tmux)');
+    t.pass();
   }
+  return false;
 }
 
 export interface TmuxGsup {
@@ -46,14 +37,13 @@ export function tmuxGsup(
   t: ExecutionContext,
   opts: { name: string; cwd: string; args: string[]; cols: number; rows: number },
 ): TmuxGsup {
-  const socket = `gsup-${opts.name}-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const tmux = (...args: string[]) =>
-    execFileSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const screen = () => tmux('capture-pane', '-p', '-t', 'main');
-  const runtimeDir = mkdtempSync(`${tmpdir()}/gsup-${opts.name}-`);
-  const command = [process.execPath, BIN, ...opts.args].map((a) => `'${a}'`).join(' ');
-  const shell = `cd '${opts.cwd}' && XDG_RUNTIME_DIR='${runtimeDir}' NCURSES_NO_UTF8_ACS=1 ${command}; echo "gsup exit code $?"; exec sleep 600`;
-  tmux('new-session', '-d', '-s', 'main', '-x', String(opts.cols), '-y', String(opts.rows), shell);
+  const server = new TmuxServer(opts.name);
+  const tmux = (...args: string[]) => server.run(...args);
+  const screen = () => server.screen();
+  const runtimeDir = tempDir(t, opts.name);
+  const command = shellLine([process.execPath, BIN, ...opts.args]);
+  const shell = `cd ${shellLine([opts.cwd])} && XDG_RUNTIME_DIR=${shellLine([runtimeDir])} NCURSES_NO_UTF8_ACS=1 ${command}; echo "gsup exit code $?"; exec sleep 600`;
+  server.start(opts.cols, opts.rows, shell);
   const session: TmuxGsup = {
     tmux,
     screen,
@@ -75,15 +65,7 @@ export function tmuxGsup(
     // die with it, by their parent-death signal; any listed are killed too).
     if (session.gsupPid > 0) killQuietly(session.gsupPid, 'SIGKILL');
     for (const pid of session.workerPids) killQuietly(pid, 'SIGKILL');
-    try {
-      tmux('kill-server');
-    } catch {
-      // already gone
-    }
-    // tmux 3.3 leaves its socket file behind after kill-server.
-    const tmuxDir = `${process.env.TMUX_TMPDIR ?? '/tmp'}/tmux-${process.getuid?.() ?? 0}`;
-    rmSync(`${tmuxDir}/${socket}`, { force: true });
-    rmSync(runtimeDir, { recursive: true, force: true });
+    server.kill();
   });
   return session;
 }

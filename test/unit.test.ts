@@ -270,7 +270,7 @@ test('parseAppSpec: nothing to load gives one line', (t) => {
 });
 
 test('checkAppFile: missing file, directory, real file', (t) => {
-  const dir = join(tmpdir(), `gsup-t2-unit-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const dir = join(tmpdir(), `gsup-unit-${process.pid}-${Math.random().toString(36).slice(2)}`);
   mkdirSync(join(dir, 'sub'), { recursive: true });
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'app.js'), 'export default () => {};\n');

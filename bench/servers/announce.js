@@ -1,5 +1,5 @@
 // Shared by the baseline servers: they print the same two lines gsup prints, so the runner waits
-// for every setup the same way (see ../process.js), and they die with whoever started them.
+// for every setup the same way (see ../process.ts), and they die with whoever started them.
 
 /** The listen queue length gsup uses by default; the baselines use it too, for a fair queue. */
 export const BACKLOG = 2048;

@@ -10,6 +10,8 @@ import {
   Supervisor,
   type WorkerOutput,
 } from '../../dist/index.js';
+import type { EventOf, EventType } from '../../harness/log.js';
+import { pollUntil } from '../../harness/wait.js';
 import { HeadlessTerminal } from '../../test/term.js';
 import { PinnedView } from './pinned.js';
 import { toPng } from './png.js';
@@ -32,8 +34,11 @@ export interface Rig {
   settle(): Promise<void>;
   /** settle(), then writes NAME.svg, NAME.png and NAME.txt into `out`; returns the written paths. */
   capture(name: string, title: string): Promise<string[]>;
-  /** Resolves when an event whose message matches `re` has happened (seen or still to come). */
-  waitForEvent(re: RegExp): Promise<PoolEvent>;
+  /** Resolves with the first event of `type` that satisfies `predicate` (seen or still to come). */
+  waitForEvent<T extends EventType>(
+    type: T,
+    predicate?: (e: EventOf<T>) => boolean,
+  ): Promise<EventOf<T>>;
   /** Resolves when a worker has printed a line matching `re` (seen or still to come). */
   waitForOutput(re: RegExp): Promise<WorkerOutput>;
   /** Polls the real pool until `cond` holds. */
@@ -157,7 +162,13 @@ export async function makeRig(opts: {
       }
       return files;
     },
-    waitForEvent: (re) => waitFor(`an event ${re}`, () => seen.find((e) => re.test(e.message))),
+    waitForEvent: <T extends EventType>(
+      type: T,
+      predicate: (e: EventOf<T>) => boolean = () => true,
+    ) =>
+      waitFor(`a ${type} event`, () =>
+        (seen as unknown as EventOf<T>[]).find((e) => e.type === type && predicate(e)),
+      ),
     waitForOutput: (re) =>
       waitFor(`a worker output line ${re}`, () => printed.find((o) => re.test(o.line))),
     until: (what, cond) => poll(what, () => cond(sup.snapshot())),
@@ -170,9 +181,5 @@ export async function makeRig(opts: {
 
 /** Polls `cond` on every turn of the event loop until it holds or the deadline passes. */
 export async function poll(what: string, cond: () => boolean): Promise<void> {
-  const end = performance.now() + DEADLINE_MS;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out after ${DEADLINE_MS} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await pollUntil(what, cond, { deadlineMs: DEADLINE_MS, intervalMs: 5 });
 }

@@ -41,7 +41,7 @@ export async function refused(
   t.is(lines.length, 1, `expected one line on stderr, got:\n${g.stderr()}`);
   t.regex(lines[0] ?? '', /^gsup: /);
   t.regex(lines[0] ?? '', expected);
-  t.is(g.count(/booting worker/), 0, 'a worker was started');
+  t.is(g.countEvents('worker-spawn'), 0, 'a worker was started');
 }
 
 /** An app that cannot boot: exit 3, the app's own error in one give-up line, no gsup stack. */

@@ -10,7 +10,7 @@ import { type Case, exitWithin, intact, sane } from './check.js';
 /** `gsup scale ARG` is refused with one line, and the pool stays as it was. */
 function scaleRefused(arg: string, code: number, expected: RegExp): Case['run'] {
   return async (t) => {
-    const p = await startPool(t, 't7-app.js', 2, ['--max-workers', '4']);
+    const p = await startPool(t, 'misbehaves-on-request.js', 2, ['--max-workers', '4']);
     const r = await gsupVerb(['scale', arg], p.env);
     t.is(r.code, code, r.stderr);
     t.regex(r.stderr, expected);
@@ -36,7 +36,7 @@ export const COMMANDS: Case[] = [
   {
     kind: 'gsup scale to a negative count (-5 from 2; -3 over the socket)',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       // An absolute negative count can only be said over the socket (on the command line -3
       // means "three fewer"): it is refused.
       const [reply] = await raw(controlPath(p.runtimeDir), '{"cmd":"scale","to":-3}\n', 1);
@@ -52,7 +52,7 @@ export const COMMANDS: Case[] = [
   {
     kind: 'gsup scale +100000',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 1, ['--max-workers', '3']);
+      const p = await startPool(t, 'misbehaves-on-request.js', 1, ['--max-workers', '3']);
       // Refused like `gsup scale 100001`, not clamped to max-workers (issue 10).
       const r = await gsupVerb(['scale', '+100000'], p.env);
       t.is(r.code, 1, r.stderr);
@@ -64,27 +64,31 @@ export const COMMANDS: Case[] = [
   {
     kind: 'a HUP storm under load',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       const traffic = trackedLoad(p.base, 8);
       await until('the load is flowing', () => traffic.ok() > 100);
-      const from = p.lines.length;
+      const from = p.events.length;
       for (let i = 0; i < 50; i++) p.child.kill('SIGHUP');
       // Over when a run has started and no run is going on or queued (a queued run starts in the
       // same turn of the supervisor's loop as the previous one ends, so status never falls between).
       await until('the storm is over', async () => {
-        const started = p.lines.slice(from).some((l) => /reload started/.test(l));
+        const started = p.countEvents('reload-start', undefined, from) > 0;
         return started && (await status(p)).state === 'running';
       });
       // The log travels on its own pipe: let it catch up with what status said.
-      const count = (re: RegExp) => p.lines.slice(from).filter((l) => re.test(l)).length;
-      await until(
-        'every run logged its end',
-        () => count(/reload (done|rolled back|abandoned)/) === count(/reload started/),
+      const ended = () =>
+        p.countEvents(
+          'reload-end',
+          (e) => ['done', 'rolled-back', 'abandoned'].includes(e.outcome),
+          from,
+        );
+      const runs = () => p.countEvents('reload-start', undefined, from);
+      await until('every run logged its end', () => ended() === runs());
+      t.true(runs() >= 1 && runs() <= 3, `${runs()} reload runs for 50 HUPs`);
+      t.is(
+        p.countEvents('reload-end', (e) => e.outcome === 'done', from),
+        runs(),
       );
-      const mine = p.lines.slice(from);
-      const runs = mine.filter((l) => /reload started/.test(l)).length;
-      t.true(runs >= 1 && runs <= 3, `${runs} reload runs for 50 HUPs`);
-      t.is(mine.filter((l) => /reload done/.test(l)).length, runs);
       const result = await traffic.stop();
       t.is(
         result.failed,
@@ -100,7 +104,7 @@ export const COMMANDS: Case[] = [
   {
     kind: 'a TTIN/TTOU storm past both limits',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2, ['--max-workers', '4']);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2, ['--max-workers', '4']);
       // The kernel merges a signal into one already pending, so a burst may arrive as one: keep
       // signalling (every poll, 40 a second) until the limit is reported, then the other way.
       await until('the cap is reported', () => {
@@ -118,7 +122,7 @@ export const COMMANDS: Case[] = [
   {
     kind: 'garbage on the control socket',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       const path = controlPath(p.runtimeDir);
       const bad: Array<[string | Buffer, RegExp]> = [
         [Buffer.from([0, 255, 254, 10]), /malformed JSON/],
@@ -149,9 +153,9 @@ export const COMMANDS: Case[] = [
   {
     kind: 'a stop in the middle of a reload',
     run: async (t) => {
-      const p = await startPool(t, 't7-slow-boot.js', 2, [], { T7_BOOT_MS: '1500' });
+      const p = await startPool(t, 'slow-boot.js', 2, [], { BOOT_MS: '1500' });
       const reload = gsupVerb(['reload'], p.env);
-      await p.waitFor(/reload started/);
+      await p.waitForEvent('reload-start');
       p.child.kill('SIGTERM');
       const r = await reload;
       t.is(r.code, 1);
@@ -163,7 +167,7 @@ export const COMMANDS: Case[] = [
   {
     kind: 'TERM, then INT while draining',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       p.child.kill('SIGTERM');
       await p.waitFor(/graceful stop/);
       p.child.kill('SIGINT');

@@ -1,21 +1,22 @@
 // Bad input before anything serves: configuration, and apps that cannot boot.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { tempDir } from '../../helpers.js';
 import { type Case, cannotBoot, refused } from './check.js';
 
 export const STARTUP: Case[] = [
   {
     kind: 'bad config: a flag value (-w abc)',
-    run: (t) => refused(t, ['start', 't7-app.js', '-w', 'abc'], 2, /workers: .*"abc"/),
+    run: (t) =>
+      refused(t, ['start', 'misbehaves-on-request.js', '-w', 'abc'], 2, /workers: .*"abc"/),
   },
   {
     kind: 'bad config: an unknown flag',
     run: (t) =>
       refused(
         t,
-        ['start', 't7-app.js', '--wrokers', '2'],
+        ['start', 'misbehaves-on-request.js', '--wrokers', '2'],
         2,
         /unknown option --wrokers; did you mean --workers\?/,
       ),
@@ -23,22 +24,28 @@ export const STARTUP: Case[] = [
   {
     kind: 'bad config: an environment variable (WEB_CONCURRENCY=-2)',
     run: (t) =>
-      refused(t, ['start', 't7-app.js'], 2, /workers: .*"-2".*WEB_CONCURRENCY/, {
+      refused(t, ['start', 'misbehaves-on-request.js'], 2, /workers: .*"-2".*WEB_CONCURRENCY/, {
         env: { WEB_CONCURRENCY: '-2' },
       }),
   },
   {
     kind: 'bad config: a bind address (port 99999)',
-    run: (t) => refused(t, ['start', 't7-app.js', '-b', '127.0.0.1:99999'], 2, /bind: .*99999/),
+    run: (t) =>
+      refused(
+        t,
+        ['start', 'misbehaves-on-request.js', '-b', '127.0.0.1:99999'],
+        2,
+        /bind: .*99999/,
+      ),
   },
   {
     kind: 'bad config: a config file with a wrong value',
     run: (t) => {
-      const dir = mkdtempSync(`${tmpdir()}/gsup-t7-conf-`);
+      const dir = tempDir(t, 'conf');
       writeFileSync(`${dir}/bad.json`, '{"workers": "lots"}\n');
       return refused(
         t,
-        ['start', 't7-app.js', '-c', `${dir}/bad.json`],
+        ['start', 'misbehaves-on-request.js', '-c', `${dir}/bad.json`],
         2,
         /workers: .*"lots".*bad\.json/,
       );
@@ -47,9 +54,14 @@ export const STARTUP: Case[] = [
   {
     kind: 'bad config: a config file that is not JSON',
     run: (t) => {
-      const dir = mkdtempSync(`${tmpdir()}/gsup-t7-conf-`);
+      const dir = tempDir(t, 'conf');
       writeFileSync(`${dir}/bad.json`, '{"workers": 2\n');
-      return refused(t, ['start', 't7-app.js', '-c', `${dir}/bad.json`], 2, /bad\.json.*JSON/);
+      return refused(
+        t,
+        ['start', 'misbehaves-on-request.js', '-c', `${dir}/bad.json`],
+        2,
+        /bad\.json.*JSON/,
+      );
     },
   },
   {
@@ -61,7 +73,7 @@ export const STARTUP: Case[] = [
       const { port } = holder.address() as net.AddressInfo;
       await refused(
         t,
-        ['start', 't7-app.js', '-b', `127.0.0.1:${port}`, '--no-tui'],
+        ['start', 'misbehaves-on-request.js', '-b', `127.0.0.1:${port}`, '--no-tui'],
         1,
         new RegExp(`127\\.0\\.0\\.1:${port}`),
       );
@@ -69,24 +81,26 @@ export const STARTUP: Case[] = [
   },
   {
     kind: 'a missing app',
-    run: (t) => refused(t, ['start', 't7-no-such-app.js'], 2, /app not found: t7-no-such-app\.js/),
+    run: (t) => refused(t, ['start', 'no-such-app.js'], 2, /app not found: no-such-app\.js/),
   },
   {
     kind: 'an app that throws at import',
     run: async (t) => {
-      const g = await cannotBoot(t, 't7-throws.js', /t7: the app failed at import/);
-      t.regex(g.stdout(), /t7-throws\.js:2/, 'the place in the app is named');
+      const g = await cannotBoot(t, 'throws-at-import.js', /database url is not set/);
+      t.regex(g.stdout(), /throws-at-import\.js:2/, 'the place in the app is named');
     },
   },
   {
     kind: 'an app that exits 0 at once',
     run: (t) =>
-      cannotBoot(t, 't7-exits0.js', /exited \(code 0\) before it was ready/).then(() => undefined),
+      cannotBoot(t, 'exits-at-once.js', /exited \(code 0\) before it was ready/).then(
+        () => undefined,
+      ),
   },
   {
     kind: 'an app that never listens (its factory never settles)',
     run: (t) =>
-      cannotBoot(t, 't7-never-ready.js:create()', /boot timeout/, ['--boot-timeout', '1']).then(
+      cannotBoot(t, 'never-ready.js:create()', /boot timeout/, ['--boot-timeout', '1']).then(
         () => undefined,
       ),
   },
@@ -95,12 +109,12 @@ export const STARTUP: Case[] = [
     run: (t) =>
       cannotBoot(
         t,
-        't7-listens-itself.js',
+        'listens-itself.js',
         /already listening; export it without calling \.listen\(\)/,
       ).then(() => undefined),
   },
   {
     kind: 'an export that is not an app (42)',
-    run: (t) => cannotBoot(t, 't7-bad-export.js', /is a number \(42\)/).then(() => undefined),
+    run: (t) => cannotBoot(t, 'not-an-app.js', /is a number \(42\)/).then(() => undefined),
   },
 ];

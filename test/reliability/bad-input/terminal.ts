@@ -16,7 +16,7 @@ export const TERMINAL: Case[] = [
   {
     kind: 'a terminal resize storm (200 resizes)',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       const client = await ControlClient.connect(controlPath(p.runtimeDir), 'default');
       const term = new HeadlessTerminal(120, 40);
       const errors: unknown[] = [];

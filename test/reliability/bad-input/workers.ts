@@ -1,19 +1,18 @@
 // Bad input from the app's side, after it booted: workers that ignore SIGTERM, flood stdout,
 // send garbage over IPC, crash, throw, hang, or listen for SIGINT; and a client sending garbage.
 
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { get, gsup, gsupVerb, until } from '../../helpers.js';
+import { liveRssKb as rssKb } from '../../../harness/procfs.js';
+import { get, gsup, gsupVerb, tempDir, until } from '../../helpers.js';
 import { startPool, status } from '../lib/pool.js';
-import { rssKb } from '../lib/procfs.js';
 import { type Case, exitWithin, intact } from './check.js';
 
 export const WORKERS: Case[] = [
   {
     kind: 'a worker that ignores SIGTERM',
     run: async (t) => {
-      const p = await startPool(t, 't7-ignore-term.js', 2, ['--graceful-timeout', '1']);
+      const p = await startPool(t, 'ignores-sigterm.js', 2, ['--graceful-timeout', '1']);
       const r = await gsupVerb(['reload'], p.env);
       t.is(r.code, 0, r.stderr);
       t.regex(r.stdout, /reload done/);
@@ -26,9 +25,10 @@ export const WORKERS: Case[] = [
     kind: 'a worker that floods stdout',
     run: async (t) => {
       // The log goes to a file: a pipe into this test would make the test, not gsup, the bottleneck.
-      const log = `${mkdtempSync(`${tmpdir()}/gsup-t7-flood-`)}/gsup.log`;
-      const args = ['start', 't7-flood.js', '-w', '2', '-b', '127.0.0.1:0', '--log-file', log];
-      const g = gsup(t, [...args, '--no-tui']);
+      const log = `${tempDir(t, 'flood')}/gsup.log`;
+      const args = ['start', 'floods-stdout.js', '-w', '2', '-b', '127.0.0.1:0', '--log-file', log];
+      // Text format: the check below reads the log file as a person would.
+      const g = gsup(t, [...args, '--no-tui'], { format: 'text' });
       const env = { XDG_RUNTIME_DIR: g.runtimeDir };
       let base = '';
       await until('the pool is up', async () => {
@@ -56,7 +56,7 @@ export const WORKERS: Case[] = [
   {
     kind: 'a worker that sends garbage over IPC',
     run: async (t) => {
-      const p = await startPool(t, 't7-ipc-garbage.js', 2);
+      const p = await startPool(t, 'sends-bad-ipc.js', 2);
       const pids = p.readyPids().sort();
       for (let i = 0; i < 20; i++) t.is((await get(p.base)).status, 200);
       // Heartbeats still get through the garbage: the counts arrive.
@@ -74,7 +74,7 @@ export const WORKERS: Case[] = [
   {
     kind: 'a worker that writes raw bytes onto its IPC fd',
     run: async (t) => {
-      const p = await startPool(t, 't7-fd3-garbage.js', 2);
+      const p = await startPool(t, 'corrupts-ipc-fd.js', 2);
       t.is((await get(`${p.base}/garbage`)).status, 200);
       await p.waitFor(/a worker wrote garbage onto its IPC channel/);
       for (let i = 0; i < 10; i++) t.is((await get(p.base)).status, 200);
@@ -84,30 +84,36 @@ export const WORKERS: Case[] = [
   {
     kind: 'a worker that exits in the middle of a request',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       await t.throwsAsync(
         get(`${p.base}/crash`),
         undefined,
         'the crashed request cannot be answered',
       );
-      await p.waitFor(/exited unexpectedly \(code 1\); replacing it/);
+      await p.waitForEvent(
+        'worker-exit',
+        (e) => e.cause === 'crashed' && e.code === 1 && !e.stopping,
+      );
       await intact(t, p, 2);
     },
   },
   {
     kind: 'a request handler that throws',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2);
       await t.throwsAsync(get(`${p.base}/throw`));
-      await p.waitFor(/t7: thrown in a request handler/);
-      await p.waitFor(/exited unexpectedly \(code 1\); replacing it/);
+      await p.waitFor(/thrown in a request handler/);
+      await p.waitForEvent(
+        'worker-exit',
+        (e) => e.cause === 'crashed' && e.code === 1 && !e.stopping,
+      );
       await intact(t, p, 2);
     },
   },
   {
     kind: 'a worker whose event loop hangs',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 2, ['-t', '1']);
+      const p = await startPool(t, 'misbehaves-on-request.js', 2, ['-t', '1']);
       get(`${p.base}/spin`).catch(() => undefined);
       await p.waitFor(/WORKER TIMEOUT: worker \d+ \(pid \d+\) sent no heartbeat/);
       await p.waitFor(/killed after timeout .*stuck at .*spinForever/);
@@ -117,7 +123,7 @@ export const WORKERS: Case[] = [
   {
     kind: 'an app that listens for SIGINT',
     run: async (t) => {
-      const p = await startPool(t, 't7-sigint.js', 1);
+      const p = await startPool(t, 'traps-sigint.js', 1);
       await p.waitFor(/the app listens for SIGINT, which switches off --trace-sigint/);
       await intact(t, p, 1);
     },
@@ -125,7 +131,7 @@ export const WORKERS: Case[] = [
   {
     kind: 'a client that sends garbage instead of HTTP',
     run: async (t) => {
-      const p = await startPool(t, 't7-app.js', 1);
+      const p = await startPool(t, 'misbehaves-on-request.js', 1);
       const answer = await new Promise<string>((resolve) => {
         const s = net.connect(p.port, '127.0.0.1', () =>
           s.write('\x16\x03\x01 not http at all\r\n\r\n'),

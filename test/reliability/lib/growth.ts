@@ -3,9 +3,9 @@
 // arenas) but must not grow by more than a tolerance that a real per-worker leak would exceed.
 
 import type { ExecutionContext } from 'ava';
+import { fdCount, liveRssKb as rssKb } from '../../../harness/procfs.js';
 import { until } from '../../helpers.js';
 import { type Pool, status } from './pool.js';
-import { fdCount, rssKb } from './procfs.js';
 
 export interface Usage {
   fds: number;

@@ -21,7 +21,7 @@ export async function startPool(
   const args = ['start', app, '-w', String(workers), '-b', '127.0.0.1:0', '--no-tui', ...extra];
   const g = gsup(t, args, { env });
   const base = await g.url();
-  await g.waitFor(/all \d+ workers ready/);
+  await g.waitForEvent('pool-ready');
   return Object.assign(g, {
     base,
     port: Number(new URL(base).port),
@@ -64,9 +64,9 @@ export async function backToN(p: Pool, n: number): Promise<Snapshot> {
   return snap as unknown as Snapshot;
 }
 
-/** gsup's own lines: its log, without the workers' output (tagged `[wSLOT PID]`). */
+/** gsup's own lines: its log, without the workers' output. */
 export function ownLines(g: Gsup): string[] {
-  return g.lines.filter((l) => !/^\S+ \S+ \[w\d+ \d+/.test(l));
+  return g.ownLines;
 }
 
 /** What gsup prints when it breaks itself (src/cli/start.ts), whatever a test did to it. */

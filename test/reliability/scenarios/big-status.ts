@@ -8,8 +8,8 @@ import { get, ROOT, until } from '../../helpers.js';
 import { startPool } from '../lib/pool.js';
 
 export async function bigStatus(t: ExecutionContext): Promise<void> {
-  const p = await startPool(t, 't7-warn-spam.js', 4);
-  const warnings = () => p.count(/^\S+ \S+ \[gsup\] WARN {2}worker \d+ \(pid \d+\): w{100}/);
+  const p = await startPool(t, 'warn-spam.js', 4);
+  const warnings = () => p.countEvents('worker-warning', (e) => /^w{100}/.test(e.text));
   // Requests land on whichever worker accepts; keep asking until most of them have warned.
   await until('35 long warnings are logged', async () => {
     await get(`${p.base}/warn?kb=2&n=10`);

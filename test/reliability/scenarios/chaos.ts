@@ -5,11 +5,11 @@
 
 import { performance } from 'node:perf_hooks';
 import type { ExecutionContext } from 'ava';
+import { connectionsByPid } from '../../../harness/procfs.js';
 import { isAlive, killQuietly, until } from '../../helpers.js';
 import { baseline, notGrown } from '../lib/growth.js';
 import { trackedLoad } from '../lib/load.js';
 import { backToN, INTERNAL_ERROR, ownLines, startPool } from '../lib/pool.js';
-import { connectionsByPid } from '../lib/procfs.js';
 
 export interface ChaosOptions {
   workers: number;
@@ -27,7 +27,7 @@ interface Kill {
 }
 
 export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void> {
-  const p = await startPool(t, 't7-app.js', o.workers);
+  const p = await startPool(t, 'misbehaves-on-request.js', o.workers);
   const traffic = trackedLoad(p.base, o.concurrency);
   await until('the load is flowing', () => traffic.ok() > 200);
   const before = await baseline(p);
@@ -81,10 +81,15 @@ export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void>
 
   // Every kill was seen and replaced; the pool is back to N; nothing leaked.
   const replaced = new Set(
-    p.lines
-      .map((l) => /\(pid (\d+)\) exited unexpectedly \(signal SIGKILL\); replacing it/.exec(l)?.[1])
-      .filter(Boolean)
-      .map(Number),
+    p.events
+      .filter(
+        (e) =>
+          e.type === 'worker-exit' &&
+          e.cause === 'crashed' &&
+          e.signal === 'SIGKILL' &&
+          !e.stopping,
+      )
+      .map((e) => e.pid),
   );
   t.deepEqual(
     kills.map((k) => k.pid).filter((pid) => !replaced.has(pid)),

@@ -9,7 +9,7 @@ export async function gracefulStop(
   t: ExecutionContext,
   door: 'SIGTERM' | 'gsup stop',
 ): Promise<void> {
-  const p = await startPool(t, 't7-app.js', 2);
+  const p = await startPool(t, 'misbehaves-on-request.js', 2);
   const slow = get(`${p.base}/slow?ms=2000&log=1`);
   await p.waitFor(/got \/slow\?ms=2000&log=1/);
   let stopped: ReturnType<typeof gsupVerb> | null = null;

@@ -1,11 +1,10 @@
 // Reloads under keep-alive load: every one must fail zero requests, replace every worker, and
 // leave the supervisor's fds and RSS where they were. Reloads asked for while one runs coalesce.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import type { ExecutionContext } from 'ava';
-import { isAlive, until } from '../../helpers.js';
+import { isAlive, tempDir, until } from '../../helpers.js';
 import { controlPath } from '../lib/control.js';
 import { baseline, notGrown } from '../lib/growth.js';
 import { trackedLoad } from '../lib/load.js';
@@ -17,17 +16,21 @@ export async function reloadsUnderLoad(
   t: ExecutionContext,
   o: { count: number; workers: number; concurrency: number },
 ): Promise<void> {
-  const p = await startPool(t, 't7-app.js', o.workers);
+  const p = await startPool(t, 'misbehaves-on-request.js', o.workers);
   const traffic = trackedLoad(p.base, o.concurrency);
   await until('the load is flowing', () => traffic.ok() > 200);
   const before = await baseline(p);
   const seen = new Set(p.readyPids());
   for (let i = 1; i <= o.count; i++) {
-    const from = p.lines.length;
+    const from = p.events.length;
     p.child.kill('SIGHUP');
-    await p.waitFor(/reload (done|rolled back|abandoned)/, undefined, from);
-    const outcome = p.lines.slice(from).find((l) => /reload (done|rolled back|abandoned)/.test(l));
-    if (!DONE.test(outcome ?? '')) t.fail(`reload ${i}: ${outcome}`);
+    const end = await p.waitForEvent(
+      'reload-end',
+      (e) => e.outcome !== 'not-started',
+      undefined,
+      from,
+    );
+    if (end.outcome !== 'done') t.fail(`reload ${i}: ${end.message}`);
     // Every worker is new, and the load kept flowing through it.
     const ready = p.readyPids();
     const reused = ready.filter((pid) => seen.has(pid));
@@ -110,15 +113,15 @@ function reloadThenStatus(path: string): { registered: Promise<void>; answer: Pr
  * `burst` requests on the control socket, each proven handled by a status answer after it.
  */
 export async function coalescedReloads(t: ExecutionContext, burst: number): Promise<void> {
-  const gate = `${mkdtempSync(`${tmpdir()}/gsup-t7-gate-`)}/open`;
+  const gate = `${tempDir(t, 'gate')}/open`;
   writeFileSync(gate, '');
-  const p = await startPool(t, 't7-gated-boot.js', 2, [], { T7_GATE: gate });
+  const p = await startPool(t, 'boots-when-gate-opens.js', 2, [], { GATE_FILE: gate });
   rmSync(gate);
-  const from = p.lines.length;
+  const from = p.events.length;
   p.child.kill('SIGHUP');
-  await p.waitFor(/reload started/, undefined, from);
+  await p.waitForEvent('reload-start', undefined, undefined, from);
   p.child.kill('SIGHUP');
-  await p.waitFor(/reload requested while one runs; one more will follow it/, undefined, from);
+  await p.waitForEvent('reload-queued', undefined, undefined, from);
   const requests = Array.from({ length: burst }, () => reloadThenStatus(controlPath(p.runtimeDir)));
   await Promise.all(requests.map((r) => r.registered));
   // Every request is in; now let the first run's new workers boot.
@@ -127,10 +130,10 @@ export async function coalescedReloads(t: ExecutionContext, burst: number): Prom
     t.true(reply.ok, reply.error);
     t.regex(reply.result?.message ?? '', DONE);
   }
-  const count = (re: RegExp) => p.lines.slice(from).filter((l) => re.test(l)).length;
-  await until('both runs logged their end', () => count(DONE) >= 2);
-  t.is(count(/reload started/), 2, p.lines.slice(from).join('\n'));
-  t.is(count(/reload requested while one runs/), 1);
+  const done = () => p.countEvents('reload-end', (e) => e.outcome === 'done', from);
+  await until('both runs logged their end', () => done() >= 2);
+  t.is(p.countEvents('reload-start', undefined, from), 2, p.lines.join('\n'));
+  t.is(p.countEvents('reload-queued', undefined, from), 1);
   t.is((await status(p)).totals.reloads, 2);
   await backToN(p, 2);
 }

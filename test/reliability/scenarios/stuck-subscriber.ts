@@ -28,7 +28,7 @@ function requests(path: string, line: string, count: number): Promise<void> {
 }
 
 export async function stuckSubscriber(t: ExecutionContext, events: number): Promise<void> {
-  const p = await startPool(t, 't7-app.js', 1);
+  const p = await startPool(t, 'misbehaves-on-request.js', 1);
   const path = controlPath(p.runtimeDir);
   const sub = net.connect(path);
   t.teardown(() => sub.destroy());

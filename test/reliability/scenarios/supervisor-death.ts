@@ -16,7 +16,7 @@ export async function supervisorDeath(t: ExecutionContext, runs: number): Promis
   for (let run = 1; run <= runs; run++) {
     const hung = run % 2 === 0;
     // -t 0: no heartbeat timeout, so the hung worker stays hung until the supervisor dies.
-    const p = await startPool(t, 't7-app.js', 2, ['-t', '0']);
+    const p = await startPool(t, 'misbehaves-on-request.js', 2, ['-t', '0']);
     const pids = p.readyPids();
     const traffic = trackedLoad(p.base, 4);
     await until('the load is flowing', () => traffic.ok() > 50);

@@ -4,9 +4,9 @@
 
 import net from 'node:net';
 import type { ExecutionContext } from 'ava';
+import { liveRssKb as rssKb } from '../../../harness/procfs.js';
 import { controlPath } from '../lib/control.js';
 import { startPool, status } from '../lib/pool.js';
-import { rssKb } from '../lib/procfs.js';
 
 /** What the supervisor may grow by while the client sits on its replies. */
 const GROWTH_LIMIT_MB = 64;
@@ -14,7 +14,7 @@ const GROWTH_LIMIT_MB = 64;
 const READ_CEILING_MS = 3000;
 
 export async function unreadReplies(t: ExecutionContext, requests: number): Promise<void> {
-  const p = await startPool(t, 't7-app.js', 1);
+  const p = await startPool(t, 'misbehaves-on-request.js', 1);
   const before = rssKb(p.pid);
   const client = net.connect(controlPath(p.runtimeDir));
   t.teardown(() => client.destroy());

@@ -1,0 +1,122 @@
+// Turns the summaries of one worker count into the printed table and the ratio checks.
+
+import type { BenchOptions } from './options.js';
+import type { Summary } from './stats.js';
+import type { Mode } from './wrk.js';
+
+/** Per setup name, per mode, the summary of its rounds. */
+export type Summaries = Record<string, Record<Mode, Summary>>;
+
+/** gsup's req/s over one baseline's, with the floor it must reach if any. */
+export interface RatioCheck {
+  mode: Mode;
+  ratio: string;
+  value: number;
+  floor: number | null;
+  pass: boolean;
+}
+
+/**
+ * What gsup must reach against baselines measured in the same run. Informational: printed as
+ * PASS/FAIL, never the exit code, since a busy machine can miss them without a regression.
+ */
+const FLOORS: Record<Mode, Record<string, number>> = {
+  'keep-alive': { bare: 0.95 },
+  close: { bare: 0.95, cluster: 1.4 },
+};
+
+/** The setups gsup is compared with, in the order the ratios are printed. */
+const BASELINES = ['single', 'cluster', 'bare', 'pm2', 'gunicorn'];
+
+/**
+ * gsup's median req/s over each baseline's measured in the same run, per mode, with the floor
+ * check where one exists. Baselines not in this run (--setups) are skipped.
+ */
+export function ratios(summaries: Summaries, modes: Mode[]): RatioCheck[] {
+  const gsup = summaries.gsup;
+  if (!gsup) return [];
+  return modes.flatMap((mode) =>
+    BASELINES.flatMap((b) => (summaries[b] ? [[b, summaries[b]] as const] : [])).map(
+      ([baseline, base]) => {
+        const value = gsup[mode].rps.median / base[mode].rps.median;
+        const floor = FLOORS[mode]?.[baseline] ?? null;
+        return {
+          mode,
+          ratio: `gsup/${baseline}`,
+          value,
+          floor,
+          pass: floor === null || value >= floor,
+        };
+      },
+    ),
+  );
+}
+
+/** The printed table of one worker count, with the ratio lines under it. */
+export function table({
+  workers,
+  options,
+  summaries,
+  setups,
+  modes,
+  checks,
+}: {
+  workers: number;
+  options: BenchOptions;
+  summaries: Summaries;
+  setups: Array<{ name: string }>;
+  modes: Mode[];
+  checks: RatioCheck[];
+}): string {
+  const head = ['mode', 'setup', 'req/s median', 'min', 'max', 'p50 ms', 'p99 ms', 'errors'];
+  const rows = [];
+  for (const mode of modes) {
+    for (const { name } of setups) {
+      const s = summaries[name]?.[mode];
+      if (!s) continue;
+      rows.push([
+        mode,
+        name,
+        num(s.rps.median),
+        num(s.rps.min),
+        num(s.rps.max),
+        s.p50Ms.toFixed(2),
+        s.p99Ms.toFixed(2),
+        errors(s),
+      ]);
+    }
+  }
+  const lines = [
+    '',
+    `N=${workers} workers, median of ${options.rounds} interleaved rounds × ${options.duration}s, ` +
+      `wrk -t${options.threads} -c${options.connections}`,
+    '',
+    ...columns([head, ...rows]),
+    '',
+  ];
+  for (const c of checks) {
+    const verdict =
+      c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${c.pass ? 'PASS' : 'FAIL'}`;
+    lines.push(`${c.mode.padEnd(10)}  ${c.ratio.padEnd(14)}  ${c.value.toFixed(2)}×${verdict}`);
+  }
+  return lines.join('\n');
+}
+
+/** "socket errors + HTTP errors", or 0 when both are 0. */
+function errors(s: Summary): string {
+  return s.socketErrors + s.non2xx === 0 ? '0' : `${s.socketErrors} sock + ${s.non2xx} http`;
+}
+
+function num(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** Left-aligns text columns and right-aligns figures. */
+function columns(rows: string[][]): string[] {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => r[i]?.length ?? 0)));
+  return rows.map((r) =>
+    r
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  '),
+  );
+}

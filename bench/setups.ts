@@ -1,0 +1,54 @@
+// The ways of serving the hello app that are compared, each as the command that starts it.
+
+const here = (path: string) => new URL(path, import.meta.url).pathname;
+const node = process.execPath;
+/** The wrappers around PM2 and Gunicorn are TypeScript; the servers measured are plain JS. */
+const tsx = [node, '--import=tsx'];
+
+export interface Setup {
+  name: string;
+  describe: string;
+  argv: (workers: number | string) => string[];
+}
+
+/** `gsup start bench/hello.js -w N -b 127.0.0.1:0 --no-tui`, its log as typed JSON events. */
+export function gsupArgv(workers: number | string): string[] {
+  return [
+    node,
+    here('../bin/gsup.js'),
+    'start',
+    here('hello.js'),
+    '-w',
+    String(workers),
+    '-b',
+    '127.0.0.1:0',
+    '--no-tui',
+    '--log-format',
+    'json',
+  ];
+}
+
+export const SETUPS: Setup[] = [
+  { name: 'single', describe: 'one node process', argv: () => [node, here('servers/single.js')] },
+  {
+    name: 'cluster',
+    describe: 'node cluster, round-robin',
+    argv: (n) => [node, here('servers/cluster-rr.js'), String(n)],
+  },
+  {
+    name: 'bare',
+    describe: 'shared fd, no supervisor',
+    argv: (n) => [node, here('servers/bare.js'), String(n)],
+  },
+  { name: 'gsup', describe: 'gsup start', argv: gsupArgv },
+  {
+    name: 'pm2',
+    describe: 'PM2 cluster mode (bench/pm2/, its own PM2_HOME)',
+    argv: (n) => [...tsx, here('servers/pm2.ts'), String(n)],
+  },
+  {
+    name: 'gunicorn',
+    describe: "Gunicorn sync workers, trivial WSGI app (Debian's gunicorn)",
+    argv: (n) => [...tsx, here('servers/gunicorn.ts'), String(n)],
+  },
+];
