@@ -260,8 +260,16 @@ export default {
   const g = gsup(t, ['start', '--no-tui'], { cwd: dir });
   const url = await g.url();
   await g.waitFor(/hook onWorkerSpawn threw: hook bug; carrying on/);
-  await until('the onReady hook wrote its file', () => existsSync(marker));
-  t.deepEqual(JSON.parse(readFileSync(marker, 'utf8')), { ready: 2, frozen: true });
+  // The file exists a moment before its contents are written: wait until it reads whole.
+  const written = () => {
+    try {
+      return JSON.parse(readFileSync(marker, 'utf8')) as unknown;
+    } catch {
+      return null;
+    }
+  };
+  await until('the onReady hook wrote its file', () => written() !== null);
+  t.deepEqual(written(), { ready: 2, frozen: true });
   t.is((await get(url)).status, 200);
 });
 

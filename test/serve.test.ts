@@ -1,29 +1,50 @@
 // The core path: gsup serves an app from N workers that share one socket, and reports it.
+import { writeFileSync } from 'node:fs';
 import test from 'ava';
-import { get, gsup } from './helpers.js';
+import { get, gsup, tempDir, until } from './helpers.js';
 
-test('serves from N workers on the real port chosen for :0', async (t) => {
-  const g = gsup(t, ['start', 'slow.js', '-w', '3', '-b', '127.0.0.1:0', '--no-tui']);
+test('serves from N workers on the real port chosen for :0: each accepts from the shared socket', async (t) => {
+  const g = gsup(t, [
+    'start',
+    'busy-until-released.js',
+    '-w',
+    '3',
+    '-b',
+    '127.0.0.1:0',
+    '-t',
+    '120',
+  ]);
   const url = await g.url();
   t.regex(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   t.not(url, 'http://127.0.0.1:0');
   await g.waitForEvent('pool-ready', (e) => e.workers === 3);
   t.is(g.readyPids().length, 3);
 
-  const sent = 60;
-  const pids = new Set<string>();
-  // Slow responses in parallel so that more than one worker has to answer.
-  const replies = await Promise.all(Array.from({ length: sent }, () => get(`${url}/slow?ms=50`)));
-  for (const r of replies) {
-    t.is(r.status, 200);
-    pids.add(r.body.trim().split(' ')[1] ?? '');
+  // Hold workers busy one at a time: a worker whose loop is blocked accepts nothing, so each next
+  // connection can only be taken by a worker still free. Three busy pids show that all three
+  // accept from the one queue, whatever order the kernel wakes them in.
+  const release = `${tempDir(t, 'serve')}/release`;
+  const replies: Array<Promise<{ status: number; body: string }>> = [];
+  const busy = new Set<number>();
+  for (let i = 1; i <= 3; i++) {
+    replies.push(get(`${url}/busy?until=${encodeURIComponent(release)}`));
+    await until(`${i} workers busy`, () => {
+      for (const o of g.output) if (/^busy \d+$/.test(o.line)) busy.add(o.pid);
+      return busy.size === i;
+    });
   }
-  t.true(pids.size >= 2, `answers came from ${pids.size} worker(s)`);
-  for (const pid of pids) t.true(g.readyPids().includes(Number(pid)));
+  writeFileSync(release, '');
+  const pids = new Set<number>();
+  for (const r of await Promise.all(replies)) {
+    t.is(r.status, 200);
+    pids.add(Number(r.body.trim().split(' ')[1]));
+  }
+  t.deepEqual([...pids].sort(), [...busy].sort());
+  t.deepEqual([...pids].sort(), g.readyPids().sort());
 
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
-  t.regex(g.stdout(), /stopped/);
+  t.truthy(g.events.find((e) => e.type === 'stopped'));
 });
 
 for (const [spec, body] of [

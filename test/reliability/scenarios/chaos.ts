@@ -18,6 +18,9 @@ export interface ChaosOptions {
   concurrency: number;
 }
 
+/** Generous: the kills are paced by `everyMs`, but a loaded machine may stretch each turn. */
+const CHAOS_DEADLINE_MS = 120_000;
+
 interface Kill {
   at: number;
   pid: number;
@@ -34,8 +37,15 @@ export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void>
 
   const okAtStart = traffic.ok();
   const kills: Kill[] = [];
-  const end = performance.now() + o.seconds * 1000;
-  while (performance.now() < end) {
+  // Counted, not timed: on a busy machine the loop runs slower, but the chaos is the same.
+  const wanted = Math.floor((o.seconds * 1000) / o.everyMs);
+  const started = performance.now();
+  const deadline = started + CHAOS_DEADLINE_MS;
+  while (kills.length < wanted) {
+    if (performance.now() > deadline) {
+      t.fail(`only ${kills.length} of ${wanted} kills within ${CHAOS_DEADLINE_MS / 1000}s`);
+      break;
+    }
     const ready = p.readyPids().filter(isAlive);
     const victim = ready[Math.floor(Math.random() * ready.length)];
     if (victim !== undefined) {
@@ -59,11 +69,10 @@ export async function chaos(t: ExecutionContext, o: ChaosOptions): Promise<void>
   }
   const held = kills.reduce((s, k) => s + k.conns, 0);
   t.log(
-    `${kills.length} kills in ${o.seconds}s, ${result.ok} requests ok, ${result.failed} failed; ` +
+    `${kills.length} kills in ${((performance.now() - started) / 1000).toFixed(1)}s, ${result.ok} requests ok, ${result.failed} failed; ` +
       `failed per kill: ${kills.map((k) => k.failed).join(' ')}; ` +
       `victim connections: ${kills.map((k) => k.conns).join(' ')}`,
   );
-  t.true(kills.length >= Math.floor((o.seconds * 1000) / o.everyMs / 2), 'too few kills happened');
   t.deepEqual(early, [], 'requests failed before any kill');
   t.true(
     result.failed <= held,
