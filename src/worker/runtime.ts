@@ -68,7 +68,8 @@ function listenOn(server: NetServer, fd: number, backlog: number): Promise<strin
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen({ fd, backlog }, () => {
+    // The backlog as the 2nd argument: Node ignores `options.backlog` when listening on an fd.
+    server.listen({ fd }, backlog, () => {
       server.off('error', onError);
       const addr = server.address();
       resolve(typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`);
