@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     send({
       t: 'warn',
       message:
-        'the app listens for SIGINT, which switches off --trace-sigint: a timeout kill cannot show where it was stuck',
+        'the app listens for SIGINT, which switches off --trace-sigint: on a timeout gsup asks the inspector (SIGUSR1) for the stuck stack instead',
     });
   }
 
