@@ -56,8 +56,10 @@ export class WorkerHandle implements PlanWorker {
   private sigintSeen = false;
   /** When the timeout kill began; the inspector fallback must end within INSPECTOR_GRACE_MS of it. */
   private murderedAt: number | null = null;
-  /** How the stack is being got: SIGINT's trace, then (if silent) the inspector after SIGUSR1. */
-  private stackVia: 'sigint' | 'inspector' = 'sigint';
+  /** SIGUSR1 was sent: the inspector is asked too (SIGINT's trace, if merely late, still counts). */
+  private inspectorAsked = false;
+  /** Where the frames in `stuckStack` came from. */
+  private stackFrom: 'sigint' | 'inspector' | null = null;
   /** The inspector was dialled once already: one capture per kill. */
   private inspectorDialled = false;
   bootError: { message: string; where: string | null } | null = null;
@@ -150,7 +152,7 @@ export class WorkerHandle implements PlanWorker {
   private askInspector(): void {
     if (!this.live || this.murderedAt === null || this.sigintSeen || this.stuckStack?.length)
       return;
-    this.stackVia = 'inspector';
+    this.inspectorAsked = true;
     // The grace grows once, to a fixed bound: SIGKILL stays on time if the inspector never answers.
     this.killAt = Math.max(this.killAt ?? 0, this.murderedAt + INSPECTOR_GRACE_MS);
     this.signal('SIGUSR1');
@@ -163,7 +165,10 @@ export class WorkerHandle implements PlanWorker {
     // Leave the arbiter a tick or two to send SIGKILL before the bound.
     const left = this.murderedAt + INSPECTOR_GRACE_MS - 250 - monotonic();
     void captureStack(url, left).then((frames) => {
-      if (frames?.length && !this.stuckStack?.length) this.stuckStack = frames;
+      if (frames?.length && !this.stuckStack?.length) {
+        this.stuckStack = frames;
+        this.stackFrom = 'inspector';
+      }
       // Paused or not, it has nothing more to tell: the next tick kills it.
       if (this.live && this.killAt !== null) this.killAt = Math.min(this.killAt, monotonic());
     });
@@ -187,24 +192,28 @@ export class WorkerHandle implements PlanWorker {
   /** A line of its stderr: part of the stuck stack while one is being collected. */
   stderrLine(line: string): void {
     if (this.stuckStack === null) return;
-    if (this.stackVia === 'inspector') {
+    if (/^\s+at /.test(line)) {
+      // A SIGINT trace that comes late (a loaded machine) still counts, unless the inspector won.
+      if (this.stackFrom !== 'inspector') {
+        this.stuckStack.push(line.trim().replace(/^at /, ''));
+        this.stackFrom = 'sigint';
+      }
+    } else if (line.startsWith('KEYBOARD_INTERRUPT')) this.sigintSeen = true;
+    else if (this.inspectorAsked) {
       const m = INSPECTOR_LINE.exec(line);
       if (m?.[1]) this.dialInspector(m[1]);
-      return;
     }
-    if (/^\s+at /.test(line)) this.stuckStack.push(line.trim().replace(/^at /, ''));
-    else if (line.startsWith('KEYBOARD_INTERRUPT')) this.sigintSeen = true;
   }
 
   /** Where a timed-out worker was stuck, as one line. */
   whereStuck(): string {
     const frames = this.stuckStack ?? [];
-    const via = this.stackVia === 'inspector' ? ' (paused through the inspector)' : '';
+    const via = this.stackFrom === 'inspector' ? ' (paused through the inspector)' : '';
     if (frames.length) return `stuck at ${frames.slice(0, 3).join(' ← ')}${via}`;
     if (this.sigintSeen) {
       return 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)';
     }
-    return this.stackVia === 'inspector'
+    return this.inspectorAsked
       ? 'no stack: the app listens for SIGINT (which turns --trace-sigint off) and the inspector did not pause it in time (an idle loop never pauses; a --inspect flag of your own takes the port)'
       : 'no stack was printed (the app may listen for SIGINT, which turns --trace-sigint off)';
   }
