@@ -376,6 +376,44 @@ export const COMMANDS: readonly Command[] = [
   subscribe,
 ];
 
+/** A signal no command answers, which gsup must still not die of: ignored on purpose, with why. */
+export interface IgnoredSignal {
+  signal: NodeJS.Signals;
+  /** Why it is ignored, for the log line and the docs. */
+  why: string;
+  /** Said as a warning (someone meant something by it); otherwise a debug event only. */
+  warn: boolean;
+}
+
+/**
+ * Signals a supervisor may receive by mistake. Their default action would end gsup (USR2, ALRM,
+ * VTALRM) or they mean nothing here (WINCH, PIPE); `gsup start` wires each to a typed
+ * `signal-ignored` event instead.
+ */
+export const IGNORED_SIGNALS: readonly IgnoredSignal[] = [
+  {
+    signal: 'SIGUSR2',
+    why: 'binary upgrade (USR2) is not supported yet; to load new code use HUP or gsup reload',
+    warn: true,
+  },
+  {
+    signal: 'SIGWINCH',
+    why: 'the dashboard takes resizes from its own terminal stream',
+    warn: false,
+  },
+  {
+    signal: 'SIGPIPE',
+    why: 'a closed pipe or socket is reported where it is written',
+    warn: false,
+  },
+  { signal: 'SIGALRM', why: 'gsup sets no alarm; a stray one must not end the pool', warn: true },
+  {
+    signal: 'SIGVTALRM',
+    why: 'gsup sets no timer; a stray one must not end the pool',
+    warn: true,
+  },
+];
+
 /** Dashboard keys that only change the view; the dashboard acts on them itself. */
 export const VIEW_KEYS = [
   { action: 'select', keys: ['up', 'down'], label: '↑ ↓', footer: '↑↓', help: 'select a worker' },

@@ -98,7 +98,15 @@ export type EventBody =
   | { type: 'stop-begin'; quick: boolean; gracefulTimeoutS: number }
   | { type: 'give-up'; error: string }
   | { type: 'stopped'; code: number }
-  | { type: 'warning'; text: string };
+  | { type: 'warning'; text: string }
+  | {
+      type: 'signal-ignored';
+      signal: string;
+      /** Why gsup ignores it (see IGNORED_SIGNALS in src/commands.ts). */
+      why: string;
+      /** Someone likely meant something by it: shown as a warning, else a debug event. */
+      warn: boolean;
+    };
 
 export type EventType = EventBody['type'];
 
@@ -208,6 +216,8 @@ export function describe(e: EventBody): string {
       return 'stopped';
     case 'warning':
       return e.text;
+    case 'signal-ignored':
+      return `received ${e.signal}, ignored: ${e.why}`;
   }
 }
 
@@ -270,6 +280,8 @@ function levelOf(e: EventBody): EventLevel {
       return 'warn';
     case 'reload-end':
       return e.ok ? 'info' : e.outcome === 'not-started' ? 'debug' : 'error';
+    case 'signal-ignored':
+      return e.warn ? 'warn' : 'debug';
     case 'worker-exit':
       switch (e.cause) {
         case 'timeout':

@@ -3,7 +3,7 @@
 
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
-import { type Pool, signalBindings } from '../commands.js';
+import { IGNORED_SIGNALS, type Pool, signalBindings } from '../commands.js';
 import { type Resolved, resolveStart } from '../config/load.js';
 import { ConfigError, startHelp } from '../config/parse.js';
 import { restartNotes } from '../config/reload.js';
@@ -114,6 +114,10 @@ export async function start(argv: string[]): Promise<number> {
   };
   for (const { signal, command, args } of signalBindings()) {
     process.on(signal, () => void command.run(pool, args, 'signal'));
+  }
+  // A signal gsup does not act on must not take the pool down by its default action.
+  for (const { signal, why, warn } of IGNORED_SIGNALS) {
+    process.on(signal, () => sup.signalIgnored(signal, why, warn));
   }
 
   // Refusals come before anything starts: a live pidfile, a name in use, an address in use.

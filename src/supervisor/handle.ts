@@ -7,6 +7,7 @@ import { type ExitCause, exitHow } from '../events.js';
 import type { SparseHistogram } from '../histogram.js';
 import { quantile } from '../histogram.js';
 import type { WorkerStats } from '../ipc.js';
+import { captureStack } from './inspector-stack.js';
 import type { Ending, PlanWorker } from './plan.js';
 import type { WorkerState } from './snapshot.js';
 import type { WorkerProcess } from './spawn.js';
@@ -24,6 +25,12 @@ const MOVES: Record<WorkerState, WorkerState[]> = {
 const WINDOW_MS = 10_000;
 /** After SIGINT on a timeout, how long Node gets to print the stuck stack before SIGKILL. */
 const STACK_GRACE_MS = 1500;
+/** No KEYBOARD_INTERRUPT line this long after SIGINT: the app listens for SIGINT; ask the inspector. */
+const SIGINT_ANSWER_MS = 500;
+/** The whole grace of a timeout kill that falls back to the inspector: SIGKILL by then, whatever happens. */
+const INSPECTOR_GRACE_MS = 3500;
+/** Node prints this on stderr once SIGUSR1 opened the inspector. */
+const INSPECTOR_LINE = /^Debugger listening on (ws:\/\/\S+)/;
 /** A worker drained before it was ready gets this long to exit before SIGKILL. */
 const NOT_READY_GRACE_MS = 2000;
 /** After SIGQUIT on a quick stop, how long before SIGKILL. */
@@ -47,6 +54,14 @@ export class WorkerHandle implements PlanWorker {
   stuckStack: string[] | null = null;
   /** Node announced its SIGINT trace (frames may follow, or none if the loop was idle). */
   private sigintSeen = false;
+  /** When the timeout kill began; the inspector fallback must end within INSPECTOR_GRACE_MS of it. */
+  private murderedAt: number | null = null;
+  /** SIGUSR1 was sent: the inspector is asked too (SIGINT's trace, if merely late, still counts). */
+  private inspectorAsked = false;
+  /** Where the frames in `stuckStack` came from. */
+  private stackFrom: 'sigint' | 'inspector' | null = null;
+  /** The inspector was dialled once already: one capture per kill. */
+  private inspectorDialled = false;
   bootError: { message: string; where: string | null } | null = null;
   badMessages = 0;
   warnings = 0;
@@ -120,12 +135,43 @@ export class WorkerHandle implements PlanWorker {
     );
   }
 
-  /** SIGINT first (Node prints the stuck JS stack: --trace-sigint), SIGKILL after a short grace. */
+  /**
+   * SIGINT first (Node prints the stuck JS stack: --trace-sigint), SIGKILL after a short grace.
+   * If Node stays silent (the app listens for SIGINT), the inspector is asked instead.
+   */
   murder(why: 'timeout' | 'boot-timeout'): void {
     this.ending = why;
     this.stuckStack = [];
+    this.murderedAt = monotonic();
     this.signal('SIGINT');
-    this.killAt = monotonic() + STACK_GRACE_MS;
+    this.killAt = this.murderedAt + STACK_GRACE_MS;
+    setTimeout(() => this.askInspector(), SIGINT_ANSWER_MS).unref();
+  }
+
+  /** SIGUSR1 opens the worker's inspector (its port is 0: any free one); its URL arrives on stderr. */
+  private askInspector(): void {
+    if (!this.live || this.murderedAt === null || this.sigintSeen || this.stuckStack?.length)
+      return;
+    this.inspectorAsked = true;
+    // The grace grows once, to a fixed bound: SIGKILL stays on time if the inspector never answers.
+    this.killAt = Math.max(this.killAt ?? 0, this.murderedAt + INSPECTOR_GRACE_MS);
+    this.signal('SIGUSR1');
+  }
+
+  /** Pauses the worker through its inspector and keeps the frames; SIGKILL follows at once either way. */
+  private dialInspector(url: string): void {
+    if (this.inspectorDialled || this.murderedAt === null) return;
+    this.inspectorDialled = true;
+    // Leave the arbiter a tick or two to send SIGKILL before the bound.
+    const left = this.murderedAt + INSPECTOR_GRACE_MS - 250 - monotonic();
+    void captureStack(url, left).then((frames) => {
+      if (frames?.length && !this.stuckStack?.length) {
+        this.stuckStack = frames;
+        this.stackFrom = 'inspector';
+      }
+      // Paused or not, it has nothing more to tell: the next tick kills it.
+      if (this.live && this.killAt !== null) this.killAt = Math.min(this.killAt, monotonic());
+    });
   }
 
   /** SIGKILL now; `onRequest` when a person asked for it (K, the control socket). */
@@ -146,16 +192,29 @@ export class WorkerHandle implements PlanWorker {
   /** A line of its stderr: part of the stuck stack while one is being collected. */
   stderrLine(line: string): void {
     if (this.stuckStack === null) return;
-    if (/^\s+at /.test(line)) this.stuckStack.push(line.trim().replace(/^at /, ''));
-    else if (line.startsWith('KEYBOARD_INTERRUPT')) this.sigintSeen = true;
+    if (/^\s+at /.test(line)) {
+      // A SIGINT trace that comes late (a loaded machine) still counts, unless the inspector won.
+      if (this.stackFrom !== 'inspector') {
+        this.stuckStack.push(line.trim().replace(/^at /, ''));
+        this.stackFrom = 'sigint';
+      }
+    } else if (line.startsWith('KEYBOARD_INTERRUPT')) this.sigintSeen = true;
+    else if (this.inspectorAsked) {
+      const m = INSPECTOR_LINE.exec(line);
+      if (m?.[1]) this.dialInspector(m[1]);
+    }
   }
 
   /** Where a timed-out worker was stuck, as one line. */
   whereStuck(): string {
     const frames = this.stuckStack ?? [];
-    if (frames.length) return `stuck at ${frames.slice(0, 3).join(' ← ')}`;
-    return this.sigintSeen
-      ? 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)'
+    const via = this.stackFrom === 'inspector' ? ' (paused through the inspector)' : '';
+    if (frames.length) return `stuck at ${frames.slice(0, 3).join(' ← ')}${via}`;
+    if (this.sigintSeen) {
+      return 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)';
+    }
+    return this.inspectorAsked
+      ? 'no stack: the app listens for SIGINT (which turns --trace-sigint off) and the inspector did not pause it in time (an idle loop never pauses; a --inspect flag of your own takes the port)'
       : 'no stack was printed (the app may listen for SIGINT, which turns --trace-sigint off)';
   }
 

@@ -1,7 +1,10 @@
 // Runs in the supervisor: makes the listening sockets. The supervisor binds each one once and
-// never listens or accepts on it; workers inherit the fd and accept straight from the kernel
+// never polls or accepts on it; workers inherit the fd and accept straight from the kernel
 // queue. Keeping our fd open for life keeps the queue alive while workers die and are replaced.
+// A short-lived child puts the sockets in the LISTEN state at once (`startListening`), so that
+// clients who connect before the first worker is ready wait in the backlog instead of being refused.
 
+import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -208,4 +211,64 @@ function adoptFd(spec: { kind: 'fd'; fd: number }): Listener {
     host && port !== null ? `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}` : where;
   // The fd belongs to whoever passed it (systemd, a parent); never close it behind their back.
   return { spec, fd: spec.fd, url, port, close: () => {} };
+}
+
+/**
+ * Runs in a child that inherits the sockets as fd 3, 4, ...: listen(2) on each with the backlog,
+ * then exit in the same tick. The child's event loop never runs, so it never accepts; the sockets
+ * stay in LISTEN because the supervisor still holds them. Node reads the backlog of an fd listen
+ * from the second argument only (`options.backlog` is ignored on that path).
+ */
+const LISTEN_ONCE = `
+const net = require('node:net');
+const backlog = Number(process.argv[1]);
+const count = Number(process.argv[2]);
+for (let i = 0; i < count; i++) {
+  const s = new net.Server();
+  s.once('error', (e) => { process.stderr.write(i + ' ' + (e.code || e.message)); process.exit(1); });
+  s.listen({ fd: 3 + i }, backlog);
+  if (!s.listening) process.exitCode = 1;
+}
+if (process.exitCode !== 1) process.exit(0);
+`;
+
+/** Puts bound sockets in the LISTEN state with `backlog`, without this process ever polling them. Throws BindError. */
+export async function startListening(
+  listeners: readonly Listener[],
+  backlog: number,
+): Promise<void> {
+  if (listeners.length === 0) return;
+  const failure = await new Promise<string | null>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['-e', LISTEN_ONCE, String(backlog), String(listeners.length)],
+      {
+        // No NODE_OPTIONS or other environment: nothing but this script may run in it.
+        env: {},
+        stdio: ['ignore', 'ignore', 'pipe', ...listeners.map((l) => l.fd)],
+      },
+    );
+    let err = '';
+    child.stderr?.on('data', (c: Buffer) => {
+      err += c.toString();
+    });
+    child.once('error', (e) => resolve(`cannot start node to listen (${e.message})`));
+    child.once('close', (code, signal) => {
+      if (code === 0) resolve(null);
+      else resolve(err.trim() || `the listen helper exited (${signal ?? `code ${code}`})`);
+    });
+  });
+  if (failure === null) return;
+  // "INDEX CODE" from the helper names the socket and the errno.
+  const m = /^(\d+) (\S+)/.exec(failure);
+  const which = m ? listeners[Number(m[1])] : undefined;
+  const where = which
+    ? formatBind(which.spec)
+    : listeners.map((l) => formatBind(l.spec)).join(', ');
+  const name = m?.[2] ?? '';
+  const why =
+    name === 'EADDRINUSE'
+      ? 'address already in use; stop whatever listens there or pick another with -b'
+      : `${failure}; check the address and --backlog`;
+  throw new BindError(`cannot listen on ${where}: ${why}`);
 }

@@ -55,7 +55,7 @@ const RUNTIME = fileURLToPath(new URL('../worker/runtime.js', import.meta.url));
 /** How long after a worker's exit its output may still arrive (a grandchild may hold the pipes). */
 const OUTPUT_AFTER_EXIT_MS = 250;
 
-/** The real spawner: a node process running the worker runtime, with --trace-sigint. */
+/** The real spawner: a node process running the worker runtime, with --trace-sigint and --inspect-port=0. */
 export const spawnNodeWorker: Spawner = (req, on) => {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
@@ -66,7 +66,15 @@ export const spawnNodeWorker: Spawner = (req, on) => {
   env.GSUP_WORKER = JSON.stringify(req.config);
   env.GSUP_SLOT = String(req.slot);
 
-  const nodeArgv = [...req.nodeArgs, '--trace-sigint', RUNTIME];
+  // --inspect-port=0: SIGUSR1 (the stuck-stack fallback) opens the inspector on a free port, so
+  // workers never clash; a node flag of the user's that sets the inspector wins.
+  const ownInspector = req.nodeArgs.some((a) => /^--(inspect|debug)/.test(a));
+  const nodeArgv = [
+    ...req.nodeArgs,
+    '--trace-sigint',
+    ...(ownInspector ? [] : ['--inspect-port=0']),
+    RUNTIME,
+  ];
   const [file, args] = SETPRIV
     ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...nodeArgv]]
     : [process.execPath, nodeArgv];

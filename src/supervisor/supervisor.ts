@@ -12,7 +12,7 @@ import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { checkScale, type ScaleRequest, type ScaleResult } from '../scale.js';
 import { WorkerHandle } from './handle.js';
-import { type Listener, openListener } from './listener.js';
+import { type Listener, openListener, startListening } from './listener.js';
 import {
   heartbeatMs,
   type PoolOptions,
@@ -111,7 +111,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         return;
       }
     }
-    if (this.phase.is !== 'starting') return;
+    try {
+      // Clients that connect before the first worker is ready wait in the backlog, not refused.
+      await startListening(this.sockets, this.options.backlog);
+    } catch (err) {
+      for (const l of this.sockets) l.close();
+      this.sockets = [];
+      throw err;
+    }
+    if (this.phase.is !== 'starting') {
+      // stop() arrived while the sockets were put to listen: start nothing.
+      for (const l of this.sockets) l.close();
+      return;
+    }
     this.startedAt = monotonic();
     for (const l of this.sockets) this.say({ type: 'listening', url: l.url });
     this.moveTo({ is: 'running' });
@@ -214,6 +226,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Records a warning from outside the pool (a hook that threw, garbage on a channel). */
   warn(message: string): void {
     this.say({ type: 'warning', text: message });
+  }
+
+  /** Records a signal that gsup received and ignores on purpose (USR2, WINCH, PIPE, ...). */
+  signalIgnored(signal: string, why: string, warn: boolean): void {
+    this.say({ type: 'signal-ignored', signal, why, warn });
   }
 
   /** The one model of the pool that every view reads. */
@@ -564,6 +581,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private async applyOptions(next: PoolOptions): Promise<string | null> {
     const prev = this.options;
     const bound = await rebind(this.sockets, next);
+    try {
+      await startListening(bound.added, next.backlog);
+    } catch (err) {
+      // Workers listen on these anyway; a failure here only means they refuse until then.
+      this.say({ type: 'warning', text: (err as Error).message });
+    }
     this.sockets = bound.sockets;
     this.retiredSockets.push(...bound.retired);
     for (const l of bound.added) this.say({ type: 'listening', url: l.url });

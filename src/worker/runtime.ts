@@ -68,7 +68,8 @@ function listenOn(server: NetServer, fd: number, backlog: number): Promise<strin
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen({ fd, backlog }, () => {
+    // The backlog as the 2nd argument: Node ignores `options.backlog` when listening on an fd.
+    server.listen({ fd }, backlog, () => {
       server.off('error', onError);
       const addr = server.address();
       resolve(typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`);
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     send({
       t: 'warn',
       message:
-        'the app listens for SIGINT, which switches off --trace-sigint: a timeout kill cannot show where it was stuck',
+        'the app listens for SIGINT, which switches off --trace-sigint: on a timeout gsup asks the inspector (SIGUSR1) for the stuck stack instead',
     });
   }
 
