@@ -1,38 +1,20 @@
 // Issue 11, items 3–5: stuck stacks when the app listens for SIGINT (the inspector fallback),
 // connections made during start-up queue instead of being refused, and stray signals are ignored.
 import { execFileSync } from 'node:child_process';
-import {
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { captureStack, formatFrames } from '../src/supervisor/inspector-stack.js';
-import { type Gsup, get, gsup, until } from './helpers.js';
-
-/** A temp dir removed when the test ends. */
-function tempDir(t: ExecutionContext, prefix: string): string {
-  const dir = mkdtempSync(`${tmpdir()}/${prefix}`);
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { type Gsup, get, gsup, tempDir, until } from './helpers.js';
 
 type JsonEvent = Record<string, unknown> & { type: string; message: string };
 
-/** The JSON log's events of one type, in order (gsup started with --log-format json). */
+/** The events of one type so far, in order (the harness follows gsup's JSON log). */
 function events(g: Gsup, type: string): JsonEvent[] {
-  return g.lines
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as JsonEvent)
-    .filter((e) => e.type === type);
+  return g.events.filter((e) => e.type === type) as unknown as JsonEvent[];
 }
 
-/** Waits for the first JSON event of `type` (optionally matching `where`) and returns it. */
+/** Waits for the first event of `type` (optionally matching `where`) and returns it. */
 async function waitEvent(
   g: Gsup,
   type: string,
@@ -57,7 +39,7 @@ function fireAndForget(url: string): void {
 test('an app that listens for SIGINT and spins: the timeout shows its stuck function (inspector), and it is replaced', async (t) => {
   const g = gsup(t, [
     'start',
-    'sigint-spin.js',
+    'traps-sigint-then-spins.js',
     '-w',
     '1',
     '-t',
@@ -65,8 +47,6 @@ test('an app that listens for SIGINT and spins: the timeout shows its stuck func
     '-b',
     '127.0.0.1:0',
     '--no-tui',
-    '--log-format',
-    'json',
   ]);
   const url = String((await waitEvent(g, 'listening')).url);
   const first = await waitEvent(g, 'worker-ready');
@@ -75,10 +55,13 @@ test('an app that listens for SIGINT and spins: the timeout shows its stuck func
   t.is(exit.cause, 'timeout');
   t.regex(
     String(exit.where),
-    /^stuck at spinsWithSigintTrapped \(file:.*sigint-spin\.js:\d+:\d+\)/,
+    /^stuck at spinsWithSigintTrapped \(file:.*traps-sigint-then-spins\.js:\d+:\d+\)/,
   );
   const stack = exit.stack as string[];
-  t.regex(stack[0] ?? '', /^spinsWithSigintTrapped \(file:.*sigint-spin\.js:\d+:\d+\)$/);
+  t.regex(
+    stack[0] ?? '',
+    /^spinsWithSigintTrapped \(file:.*traps-sigint-then-spins\.js:\d+:\d+\)$/,
+  );
   t.true(
     stack.some((f) => f.startsWith('app (')),
     'the caller is in the stack too',
@@ -92,7 +75,7 @@ test('an app that listens for SIGINT and spins: the timeout shows its stuck func
 test('when the inspector cannot help either (the app traps SIGUSR1 too), the timeout still ends in SIGKILL and a replacement', async (t) => {
   const g = gsup(t, [
     'start',
-    'sigint-usr1-spin.js',
+    'traps-sigint-and-usr1-then-spins.js',
     '-w',
     '1',
     '-t',
@@ -100,8 +83,6 @@ test('when the inspector cannot help either (the app traps SIGUSR1 too), the tim
     '-b',
     '127.0.0.1:0',
     '--no-tui',
-    '--log-format',
-    'json',
   ]);
   const url = String((await waitEvent(g, 'listening')).url);
   const first = await waitEvent(g, 'worker-ready');
@@ -233,12 +214,22 @@ function connectAndGet(
 }
 
 test('a client that connects right after the bind waits in the backlog and is answered once the worker is ready; gsup never accepts it', async (t) => {
-  const dir = tempDir(t, 'gsup-queue-');
+  const dir = tempDir(t, 'queue');
   const gate = `${dir}/gate`;
   const g = gsup(
     t,
-    ['start', 't7-gated-boot.js', '-w', '1', '-b', '127.0.0.1:0', '--backlog', '1234', '--no-tui'],
-    { env: { T7_GATE: gate } },
+    [
+      'start',
+      'boots-when-gate-opens.js',
+      '-w',
+      '1',
+      '-b',
+      '127.0.0.1:0',
+      '--backlog',
+      '1234',
+      '--no-tui',
+    ],
+    { env: { GATE_FILE: gate } },
   );
   const url = await g.url();
   const port = Number(new URL(url).port);
@@ -277,12 +268,16 @@ test('a client that connects right after the bind waits in the backlog and is an
 });
 
 test('a unix socket listens at once too: a client during start-up is answered once the worker is ready', async (t) => {
-  const dir = tempDir(t, 'gsup-queue-unix-');
+  const dir = tempDir(t, 'queue-unix');
   const gate = `${dir}/gate`;
   const path = `${dir}/app.sock`;
-  const g = gsup(t, ['start', 't7-gated-boot.js', '-w', '1', '-b', `unix:${path}`, '--no-tui'], {
-    env: { T7_GATE: gate },
-  });
+  const g = gsup(
+    t,
+    ['start', 'boots-when-gate-opens.js', '-w', '1', '-b', `unix:${path}`, '--no-tui'],
+    {
+      env: { GATE_FILE: gate },
+    },
+  );
   await g.waitFor(/listening at unix:/);
   await g.waitFor(/booting worker 1/);
   const { socket, reply } = await connectAndGet({ path });
@@ -302,14 +297,12 @@ test('a unix socket listens at once too: a client during start-up is answered on
 test('stray USR2, WINCH, PIPE, ALRM and VTALRM are ignored on purpose: gsup keeps serving, USR2 is a warning', async (t) => {
   const g = gsup(t, [
     'start',
-    't7-app.js',
+    'misbehaves-on-request.js',
     '-w',
     '1',
     '-b',
     '127.0.0.1:0',
     '--no-tui',
-    '--log-format',
-    'json',
   ]);
   const url = String((await waitEvent(g, 'listening')).url);
   const ready = await waitEvent(g, 'worker-ready');
