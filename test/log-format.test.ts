@@ -48,13 +48,17 @@ test('--log-format json writes every event and output line as a typed JSON objec
     t.false(Number.isNaN(Date.parse(r.time)), `a time on ${JSON.stringify(r)}`);
     t.true(['debug', 'info', 'warn', 'error'].includes(r.level));
   }
-  const spawned = all.filter((r) => r.type === 'worker-spawn').map((r) => r.pid);
-  const ready = all.filter((r) => r.type === 'worker-ready').map((r) => r.pid);
-  t.deepEqual(new Set(ready), new Set(spawned));
+  const pidsOf = (type: string) =>
+    all
+      .filter((r) => r.type === type)
+      .map((r) => Number(r.pid))
+      .sort((a, b) => a - b);
+  const spawned = pidsOf('worker-spawn');
+  t.deepEqual(pidsOf('worker-ready'), spawned);
   t.true(all.every((r) => r.type !== 'worker-ready' || typeof r.bootMs === 'number'));
   const out = all.find((r) => r.type === 'output' && r.stream === 'stdout');
   t.like(out, { line: 'handling /hello' });
-  t.true(spawned.includes(out?.pid));
+  t.true(spawned.includes(Number(out?.pid)));
   const exits = all.filter((r) => r.type === 'worker-exit');
   t.is(exits.length, 2);
   t.true(exits.every((r) => r.cause === 'drained' && r.code === 0));
