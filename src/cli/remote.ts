@@ -8,7 +8,7 @@ import { ConfigError, suggest } from '../config/parse.js';
 import { SETTINGS } from '../config/schema.js';
 import { ControlClient, NotRunningError, type RequestBody } from '../control/client.js';
 import { controlPath } from '../control/paths.js';
-import { Dashboard, type PoolCommands, type PoolSource } from '../dashboard/dashboard.js';
+import type { PoolCommands, PoolSource } from '../dashboard/dashboard.js';
 import { columnsFor, headerLines, plain, tableHeader, tableRow } from '../dashboard/format.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
@@ -195,6 +195,8 @@ async function top(client: ControlClient): Promise<number> {
   }
   const source = await remoteSource(client);
   const commands = remoteCommands(client);
+  // blessed is loaded only by the verbs that draw (about 9 MB of memory otherwise).
+  const { Dashboard } = await import('../dashboard/dashboard.js');
   return new Promise<number>((resolve) => {
     let finished = false;
     const finish = (code: number, message: string) => {

@@ -1,10 +1,10 @@
 // Runs in the supervisor: starting one worker process. Everything about the process itself
-// (execa, the environment, setpriv, the inherited fds, splitting its output into lines) lives
+// (node's spawn, the environment, setpriv, the inherited fds, splitting its output into lines) lives
 // here, behind the `Spawner` type, so that the arbiter can be driven by a fake in tests.
 
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import type { WorkerConfig } from '../ipc.js';
 
 /** The supervisor's grip on a started process. */
@@ -78,26 +78,28 @@ export const spawnNodeWorker: Spawner = (req, on) => {
   const [file, args] = SETPRIV
     ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...nodeArgv]]
     : [process.execPath, nodeArgv];
-  const child = execa(file, args, {
-    cwd: req.cwd,
-    env,
-    extendEnv: false,
-    // The listening sockets follow the IPC channel: fd 4, 5, ... in the worker. (execa's types
-    // only list fds up to 9 here; any inherited fd number works at run time.)
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...req.fds.map((fd) => fd as 3)],
-    ipc: true,
-    // JSON lines, not execa's default structured clone: a worker that writes garbage to its
-    // channel fd must not be able to make the supervisor's deserializer throw.
-    serialization: 'json',
-    buffer: false,
-    // Own process group: Ctrl-C in the terminal reaches the supervisor only, which decides.
-    detached: true,
-    reject: false,
-    cleanup: false,
-    ...(req.uid !== undefined ? { uid: req.uid } : {}),
-    ...(req.gid !== undefined ? { gid: req.gid } : {}),
-    forceKillAfterDelay: false,
-  });
+  // node's own spawn, not execa: execa's module graph alone cost the supervisor about 13 MB of
+  // memory, and nothing here needs more than child_process gives.
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {
+      cwd: req.cwd,
+      env,
+      // The listening sockets follow the IPC channel: fd 4, 5, ... in the worker.
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...req.fds],
+      // JSON lines, not structured clone: a worker that writes garbage to its channel fd must not
+      // be able to make the supervisor's deserializer throw.
+      serialization: 'json',
+      // Own process group: Ctrl-C in the terminal reaches the supervisor only, which decides.
+      detached: true,
+      ...(req.uid !== undefined ? { uid: req.uid } : {}),
+      ...(req.gid !== undefined ? { gid: req.gid } : {}),
+    });
+  } catch (err) {
+    // Most spawn failures arrive as 'error'; the rest (EPERM for a uid, E2BIG) throw here.
+    queueMicrotask(() => on.failed(err as Error));
+    return { pid: -1, kill: () => undefined };
+  }
   const proc: WorkerProcess = {
     get pid() {
       return child.pid ?? -1;
@@ -122,7 +124,9 @@ export const spawnNodeWorker: Spawner = (req, on) => {
     started = true;
     on.spawned();
   });
-  child.once('error', (err: Error) => {
+  // Kept for the process's life: a later error (a failed kill, a broken channel) with no listener
+  // would throw in the supervisor.
+  child.on('error', (err: Error) => {
     if (started || ended) return;
     ended = true;
     on.failed(err);
@@ -142,8 +146,6 @@ export const spawnNodeWorker: Spawner = (req, on) => {
     'data',
     lineSplitter((line) => on.line('stderr', line)),
   );
-  // execa's promise settles on exit; the 'exit' listener above does the work.
-  void child.catch(() => undefined);
   return proc;
 };
 

@@ -1,6 +1,9 @@
 // Runs inside a worker: counts requests and tracks connections so the worker can report its
-// load and drain without dropping a request. Per request this costs two counter increments,
-// one listener and one histogram increment; totals leave the worker only in heartbeats.
+// load and drain without dropping a request. It sits on the hottest path of every app, so it
+// allocates nothing per request or per connection: the server's own request and connection
+// listeners are wrapped (a second listener would make every emit copy the listener array), each
+// response gets one shared 'close' handler and one field, each connection one shared 'close'
+// handler, two fields and a Set entry. Totals leave the worker only in heartbeats.
 
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
@@ -9,38 +12,51 @@ import { performance } from 'node:perf_hooks';
 import { BUCKETS, bucketOf, drain as drainHistogram } from '../histogram.js';
 import type { WorkerStats } from '../ipc.js';
 
-interface Conn {
-  socket: Socket;
-  /** Requests on this connection that are not answered yet (or 1 for an upgraded socket). */
-  active: number;
-  /** performance.now() when it last went idle. */
-  idleSince: number;
-  /** Already ended by the drain sweep: waiting for it to close. */
-  ending: boolean;
-}
+/** performance.now() when the request reached the app. */
+const STARTED = Symbol('gsup.started');
+/** Per connection: requests not answered yet (or 1 while upgraded), and since when it is idle. */
+const ACTIVE = Symbol('gsup.active');
+const IDLE_SINCE = Symbol('gsup.idleSince');
+/** Already ended by the drain sweep: waiting for it to close. */
+const ENDING = Symbol('gsup.ending');
+
+type Timed = ServerResponse & { [STARTED]: number };
+type Tracked = Socket & { [ACTIVE]: number; [IDLE_SINCE]: number; [ENDING]?: true };
 
 export class Traffic {
   requests = 0;
   inFlight = 0;
   readonly status: WorkerStats['status'] = [0, 0, 0, 0, 0];
   private readonly latency = new Uint32Array(BUCKETS);
-  private readonly conns = new Map<Socket, Conn>();
+  private readonly conns = new Set<Tracked>();
   private draining = false;
+  /** Shared by every response and every connection: `this` is the response or the socket. */
+  private readonly onResponseClose: (this: Timed) => void;
+  private readonly onConnectionClose: (this: Tracked) => void;
+  private readonly onConnection: (socket: Socket) => void;
 
-  constructor(private readonly onRequestDone: (total: number) => void) {}
+  constructor(private readonly onRequestDone: (total: number) => void) {
+    const traffic = this;
+    this.onResponseClose = function (this: Timed) {
+      traffic.responseDone(this);
+    };
+    this.onConnectionClose = function (this: Tracked) {
+      traffic.conns.delete(this);
+    };
+    this.onConnection = (socket) => this.track(socket as Tracked);
+  }
 
   /** Starts counting the requests and connections of an HTTP server. */
   attach(server: HttpServer | HttpsServer): void {
     // Over TLS, requests arrive on the TLS socket, not the raw one 'connection' reports.
     const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
-    server.prependListener(connectionEvent, (socket: Socket) => this.track(socket));
-    server.prependListener('request', (req: IncomingMessage, res: ServerResponse) =>
-      this.onRequest(req, res),
+    inFront(server, connectionEvent, this.onConnection);
+    inFront(server, 'request', (req: IncomingMessage, res: ServerResponse) =>
+      this.onRequest(req, res as Timed),
     );
     // An upgraded socket (WebSocket) is busy until it closes. Node emits 'upgrade' only when the
     // app listens for it, and a listener of ours alone would make Node hand every Upgrade request
-    // to nobody: so ours joins only once the app adds its own (now or later). Wrapping emit
-    // instead would cost every request an allocation.
+    // to nobody: so ours joins only once the app adds its own (now or later).
     const onUpgrade = (req: IncomingMessage) => this.onUpgrade(req);
     let joined = false;
     const join = () => {
@@ -59,8 +75,8 @@ export class Traffic {
   }
 
   private onUpgrade(req: IncomingMessage): void {
-    const conn = this.conns.get(req.socket);
-    if (conn) conn.active++;
+    const socket = req.socket as Tracked;
+    if (this.conns.has(socket)) socket[ACTIVE]++;
   }
 
   /** Latency histogram of the responses since the last call, and resets it. */
@@ -80,42 +96,80 @@ export class Traffic {
   /** Closes connections idle for at least idleMs; returns how many remain open. */
   sweepIdle(idleMs: number): number {
     const now = performance.now();
-    for (const conn of this.conns.values()) {
-      if (!conn.ending && conn.active === 0 && now - conn.idleSince >= idleMs) {
-        conn.ending = true;
-        conn.socket.end();
+    for (const socket of this.conns) {
+      if (!socket[ENDING] && socket[ACTIVE] === 0 && now - socket[IDLE_SINCE] >= idleMs) {
+        socket[ENDING] = true;
+        socket.end();
         // A client that never reads our FIN must not hold the worker.
-        setTimeout(() => conn.socket.destroy(), 1000).unref();
+        setTimeout(() => socket.destroy(), 1000).unref();
       }
     }
     return this.conns.size;
   }
 
-  private track(socket: Socket): void {
-    const conn: Conn = { socket, active: 0, idleSince: performance.now(), ending: false };
-    this.conns.set(socket, conn);
-    socket.once('close', () => this.conns.delete(socket));
+  private track(socket: Tracked): void {
+    socket[ACTIVE] = 0;
+    socket[IDLE_SINCE] = performance.now();
+    this.conns.add(socket);
+    socket.on('close', this.onConnectionClose);
   }
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  private onRequest(req: IncomingMessage, res: Timed): void {
     this.requests++;
     this.inFlight++;
-    const started = performance.now();
-    const conn = this.conns.get(req.socket);
-    if (conn) conn.active++;
+    res[STARTED] = performance.now();
+    const socket = req.socket as Tracked;
+    // Connections handed in by an app's own extra server are tracked too; anything else is not.
+    if (socket[ACTIVE] !== undefined) socket[ACTIVE]++;
     if (this.draining) res.setHeader('Connection', 'close');
-    res.once('close', () => {
-      this.inFlight--;
-      const now = performance.now();
-      const cls = Math.floor(res.statusCode / 100) - 1;
-      if (cls >= 0 && cls < 5) this.status[cls as 0 | 1 | 2 | 3 | 4]++;
-      const b = bucketOf(now - started);
-      this.latency[b] = (this.latency[b] ?? 0) + 1;
-      if (conn) {
-        conn.active--;
-        conn.idleSince = now;
-      }
-      this.onRequestDone(this.requests);
-    });
+    res.on('close', this.onResponseClose);
   }
+
+  private responseDone(res: Timed): void {
+    this.inFlight--;
+    const now = performance.now();
+    const cls = ((res.statusCode / 100) | 0) - 1;
+    if (cls >= 0 && cls < 5) this.status[cls as 0 | 1 | 2 | 3 | 4]++;
+    const b = bucketOf(now - res[STARTED]);
+    this.latency[b] = (this.latency[b] ?? 0) + 1;
+    const socket = res.req.socket as Tracked;
+    if (socket[ACTIVE] !== undefined) {
+      socket[ACTIVE]--;
+      socket[IDLE_SINCE] = now;
+    }
+    this.onRequestDone(this.requests);
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type
+type Listener = (...args: any[]) => void;
+
+/**
+ * Runs `first` before the server's own listeners of `event`. The usual single listener (http's
+ * connection handler, the app's request listener) is swapped for one function that calls both:
+ * a second listener would make every emit copy the listener array. Several listeners, or none,
+ * get ours prepended instead, and so does a server whose single listener is later removed.
+ */
+function inFront(server: HttpServer | HttpsServer, event: string, first: Listener): void {
+  const own = server.listeners(event);
+  const only = own.length === 1 ? (own[0] as (...args: unknown[]) => unknown) : undefined;
+  if (!only) {
+    server.prependListener(event, first);
+    return;
+  }
+  const both = function (this: unknown, a: unknown, b: unknown): unknown {
+    first(a, b);
+    // Returned as is: a server with captureRejections watches an async listener's promise.
+    return only.call(this, a, b);
+  };
+  // EventEmitter matches `.listener` on removal (as for once()): server.off(event, only) and
+  // server.listeners(event) still see the server's own function.
+  (both as { listener?: unknown }).listener = only;
+  server.removeListener(event, only);
+  server.on(event, both);
+  server.on('removeListener', function watch(name: string | symbol, fn: unknown) {
+    if (name !== event || fn !== only) return;
+    server.off('removeListener', watch);
+    server.prependListener(event, first);
+  });
 }
