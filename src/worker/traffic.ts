@@ -19,9 +19,16 @@ const ACTIVE = Symbol('gsup.active');
 const IDLE_SINCE = Symbol('gsup.idleSince');
 /** Already ended by the drain sweep: waiting for it to close. */
 const ENDING = Symbol('gsup.ending');
+/** Bytes read from it when the drain sweep last looked: more since means a request is arriving. */
+const READ_SEEN = Symbol('gsup.readSeen');
 
 type Timed = ServerResponse & { [STARTED]: number };
-type Tracked = Socket & { [ACTIVE]: number; [IDLE_SINCE]: number; [ENDING]?: true };
+type Tracked = Socket & {
+  [ACTIVE]: number;
+  [IDLE_SINCE]: number;
+  [ENDING]?: true;
+  [READ_SEEN]?: number;
+};
 
 export class Traffic {
   requests = 0;
@@ -97,6 +104,11 @@ export class Traffic {
   sweepIdle(idleMs: number): number {
     const now = performance.now();
     for (const socket of this.conns) {
+      // Bytes read since the last look are a request on its way (its headers may be incomplete):
+      // not idle. Read here, during a drain only, so the request path pays nothing for it.
+      const read = socket.bytesRead;
+      if (socket[READ_SEEN] !== undefined && socket[READ_SEEN] !== read) socket[IDLE_SINCE] = now;
+      socket[READ_SEEN] = read;
       if (!socket[ENDING] && socket[ACTIVE] === 0 && now - socket[IDLE_SINCE] >= idleMs) {
         socket[ENDING] = true;
         socket.end();
