@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { throughputChart } from './chart.js';
+import { autogroupOff } from './fairness.js';
 import { options as readOptions, runMain } from './main.js';
 import { type BenchOptions, parseOptions, USAGE } from './options.js';
 import { hasPm2, PM2_INSTALL } from './pm2.js';
@@ -61,7 +62,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const env = environment(wrk);
-  console.log(`gsup bench: node ${env.node}, ${env.nproc} cpus, ${env.wrk}`);
+  const autogroup = autogroupOff();
+  console.log(
+    `gsup bench: node ${env.node}, ${env.nproc} cpus, ${env.wrk}; autogroup ${autogroup.state}`,
+  );
   const results: Array<{
     workers: number;
     summaries: Summaries;
@@ -90,8 +94,9 @@ async function main(argv: string[]): Promise<number> {
     modes.map((mode) => [mode, shellLine(wrkCommand({ ...options, mode, port: 'PORT' }))]),
   );
   const { help: _help, ...settings } = options;
+  autogroup.restore();
   const file = save({
-    environment: env,
+    environment: { ...env, autogroup: autogroup.state },
     options: settings,
     setups: setups.map(describe),
     wrkCommands,

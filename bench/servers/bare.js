@@ -24,8 +24,11 @@ let ready = 0;
 for (let i = 0; i < workers; i++) {
   // The socket lands on the child's fd 3; stdout is piped only to hear the child's "ready",
   // stdin so that the child dies with this primary.
+  // detached, as gsup spawns its workers: the same sessions, so the same CPU shares under
+  // autogroup scheduling (bench/fairness.ts).
   const child = spawn(process.execPath, [worker], {
     stdio: ['pipe', 'pipe', 'inherit', handle.fd],
+    detached: true,
   });
   createInterface({ input: child.stdout }).once('line', () => {
     ready++;
