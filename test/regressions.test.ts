@@ -1,8 +1,12 @@
 // Regressions for defects found in review: each test names what once went wrong.
+import { spawn } from 'node:child_process';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import { Supervisor, type SupervisorOptions } from '../dist/index.js';
-import { get, gsup, poolOptions, until } from './helpers.js';
+import { dieWithTest, FIXTURES, get, gsup, killQuietly, poolOptions, until } from './helpers.js';
+
+const RUNTIME = fileURLToPath(new URL('../dist/worker/runtime.js', import.meta.url));
 
 /** One worker unless a test asks for more. */
 function pool(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
@@ -138,4 +142,31 @@ test('a worker spamming huge warnings cannot bloat the event log', async (t) => 
   t.is(warnings.length, 10);
   for (const e of warnings) t.true(e.message.length < 2200, `${e.message.length} characters`);
   t.is(sup.snapshot().ready, 1);
+});
+
+test('a worker whose supervisor vanished while it was still loading never serves (found as orphans after test runs)', async (t) => {
+  // The channel closes before the runtime's module graph has loaded, so its 'disconnect' event
+  // fires before anyone listens for it; the worker must still notice, and not listen for good.
+  const handle = (
+    net as unknown as { _createServerHandle(h: string, p: number, t: number): { fd: number } }
+  )._createServerHandle('127.0.0.1', 0, 4);
+  const config = {
+    app: 'slow.js',
+    cwd: FIXTURES,
+    fds: [4],
+    backlog: 511,
+    heartbeatMs: 1000,
+    maxRequests: 0,
+    drainIdleMs: 1000,
+  };
+  const [file, args] = dieWithTest(process.execPath, ['--trace-sigint', RUNTIME]);
+  const child = spawn(file, args, {
+    env: { ...process.env, GSUP_WORKER: JSON.stringify(config), GSUP_SLOT: '1' },
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc', handle.fd],
+    serialization: 'json',
+  });
+  t.teardown(() => killQuietly(child.pid ?? -1, 'SIGKILL'));
+  child.disconnect();
+  await until('the orphaned worker exits', () => child.exitCode !== null);
+  t.is(child.exitCode, 0);
 });

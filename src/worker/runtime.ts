@@ -113,9 +113,12 @@ async function main(): Promise<void> {
   process.on('SIGTERM', drain);
   // Quick stop: exit now. (Never SIGINT; see the top of this file.)
   process.on('SIGQUIT', () => process.exit(0));
-  process.on('disconnect', () => {
+  let orphan = false;
+  const orphaned = () => {
     // The supervisor is gone (even SIGKILLed): stop serving and free the port at once.
     stopAccepting();
+    if (orphan) return;
+    orphan = true;
     if (sweeper) clearInterval(sweeper);
     const deadline = setTimeout(() => process.exit(0), ORPHAN_GRACE_MS);
     deadline.unref();
@@ -123,7 +126,11 @@ async function main(): Promise<void> {
       if (traffic.inFlight === 0) process.exit(0);
     }, 50);
     poll.unref();
-  });
+  };
+  process.on('disconnect', orphaned);
+  // A channel closed while this module graph was still loading emitted 'disconnect' before the
+  // listener above existed: ask the channel itself, here and again once listening.
+  if (!process.connected) orphaned();
 
   const spec = parseAppSpec(cfg.app);
   let app: LoadedApp;
@@ -153,6 +160,10 @@ async function main(): Promise<void> {
     );
   } catch (err) {
     bootFail(`listen failed: ${oneLine(err)}`, null);
+    return;
+  }
+  if (!process.connected) {
+    orphaned();
     return;
   }
   send({ t: 'ready', listening: addresses });
