@@ -107,7 +107,7 @@ export async function startInTmux({
     for (const pid of childPids(session.pid)) session.workers.add(pid);
   } catch (err) {
     await stopTmux(session);
-    (err as Error).message += `\n--- screen (tmux -L ${server.socket}) ---\n${screen.trimEnd()}`;
+    (err as Error).message += `\n--- screen (tmux -S ${server.socket}) ---\n${screen.trimEnd()}`;
     throw err;
   }
   return session;

@@ -1,9 +1,10 @@
 // A tmux server of our own for end-to-end terminal runs: its own socket (never a developer's
-// sessions), no ~/.tmux.conf, screens read with capture-pane, and its socket file removed after.
+// sessions), no ~/.tmux.conf, screens read with capture-pane, and its socket's folder removed after.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, removeDir } from './tmp.js';
 
 /** True when a tmux binary runs. */
 export function hasTmux(): boolean {
@@ -15,13 +16,15 @@ export function hasTmux(): boolean {
   }
 }
 
-/** One tmux server on a socket named for its owner, with one session `main`. */
+/** One tmux server on a socket of its own in a temp folder, with one session `main`. */
 export class TmuxServer {
+  /** The socket, in a folder of ours: tmux's default /tmp/tmux-UID/ would outlive the run. */
   readonly socket: string;
-  private socketPath: string | null = null;
+  private readonly dir: string;
 
   constructor(name: string) {
-    this.socket = `gsup-${name}-${process.pid}-${randomBytes(4).toString('hex')}`;
+    this.dir = makeTempDir(`tmux-${name}`);
+    this.socket = join(this.dir, randomBytes(4).toString('hex'));
   }
 
   /** The argv that starts session `main` of `cols`×`rows` running `shell`. */
@@ -40,7 +43,6 @@ export class TmuxServer {
   start(cols: number, rows: number, shell: string): void {
     const [file, ...args] = this.command(cols, rows, shell);
     execFileSync(file ?? 'tmux', args, { stdio: 'ignore' });
-    this.socketPath = this.run('display-message', '-p', '#{socket_path}').trim();
   }
 
   /** Runs a tmux command against this server; returns its stdout. */
@@ -65,12 +67,11 @@ export class TmuxServer {
     } catch {
       // No server on that socket (never started, or it exited with its last session).
     }
-    // tmux 3.3 leaves its socket file behind; one per run would pile up in /tmp/tmux-UID/.
-    const dir = `${process.env.TMUX_TMPDIR ?? '/tmp'}/tmux-${process.getuid?.() ?? 0}`;
-    rmSync(this.socketPath ?? `${dir}/${this.socket}`, { force: true });
+    // tmux leaves its socket file behind: the folder goes with it.
+    removeDir(this.dir);
   }
 
   private base(): string[] {
-    return ['-L', this.socket, '-f', '/dev/null'];
+    return ['-S', this.socket, '-f', '/dev/null'];
   }
 }
