@@ -96,6 +96,14 @@ function tcpRows(port: number, state: string, files: string[]): string[][] {
   return rows;
 }
 
+/** Established TCP sockets whose local port is `port`: the peer's port and the socket inode (0: not accepted yet). */
+export function establishedOn(port: number): Array<{ remotePort: number; inode: string }> {
+  return tcpRows(port, '01', ['/proc/net/tcp', '/proc/net/tcp6']).map((cols) => ({
+    remotePort: Number.parseInt(cols[2]?.split(':')[1] ?? '0', 16),
+    inode: cols[9] ?? '',
+  }));
+}
+
 /**
  * True if some socket listens on this TCP port. Trying to bind the port instead would be flaky:
  * under other tests' load a client connection can take a freed port as its source port.
@@ -113,21 +121,30 @@ export function connectionsByPid(pids: number[], port: number): Map<number, numb
   const out = new Map<number, number>();
   for (const pid of pids) {
     let n = 0;
-    try {
-      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-        try {
-          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-          if (m?.[1] && established.has(m[1])) n++;
-        } catch {
-          // the fd closed while we looked
-        }
-      }
-    } catch {
-      // the process is gone
-    }
+    for (const inode of socketInodes(pid)) if (established.has(inode)) n++;
     out.set(pid, n);
   }
   return out;
+}
+
+/** The inodes of the sockets a process holds open (none if it is gone). */
+export function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync(`/proc/${pid}/fd`);
+  } catch {
+    return inodes; // the process is gone
+  }
+  for (const fd of fds) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m?.[1]) inodes.add(m[1]);
+    } catch {
+      // the fd closed while we looked
+    }
+  }
+  return inodes;
 }
 
 /** VmRSS in kB of a process that must be alive: throws if it is gone. */

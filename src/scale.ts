@@ -10,7 +10,7 @@ export type ScaleRequest = { to: number } | { by: number };
 export type ScaleResult = { ok: true; from: number; to: number } | { ok: false; error: string };
 
 /** The count a request would reach from `current` (not validated). */
-function scaleTarget(current: number, req: ScaleRequest): number {
+export function scaleTarget(current: number, req: ScaleRequest): number {
   return 'to' in req ? req.to : current + req.by;
 }
 

@@ -11,6 +11,7 @@ import {
   Supervisor,
   type SupervisorOptions,
 } from '../src/supervisor/supervisor.js';
+import { poolOptions } from './helpers.js';
 
 interface FakeWorker {
   pid: number;
@@ -43,23 +44,9 @@ function fakeSpawner(): { spawn: Spawner; workers: FakeWorker[] } {
   return { spawn, workers };
 }
 
+/** The fixtures' pool options with no sockets: the fake workers need none. */
 function options(over: Partial<SupervisorOptions> = {}): SupervisorOptions {
-  return {
-    app: 'app.js',
-    binds: [],
-    workers: 2,
-    maxWorkers: 8,
-    backlog: 511,
-    timeout: 30,
-    bootTimeout: 30,
-    gracefulTimeout: 30,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-    nodeArgs: [],
-    cwd: '/',
-    env: {},
-    ...over,
-  };
+  return poolOptions({ binds: [], ...over });
 }
 
 /** A started arbiter over fake workers, its events recorded, stopped at teardown. */

@@ -12,6 +12,7 @@ import {
   planPool,
 } from '../src/supervisor/plan.js';
 import { APPLIES, changes, workerCount } from '../src/supervisor/reconfigure.js';
+import { poolOptions } from './helpers.js';
 
 const NOW = 1_000_000;
 
@@ -235,23 +236,13 @@ test('the pool phase moves only along its table', (t) => {
   t.false(canMove('starting', 'reloading'));
 });
 
+/** The fixtures' pool options, bound to port 8000 with a 30 s timeout so the lines read plainly. */
 function options(over: Partial<PoolOptions> = {}): PoolOptions {
-  return {
-    app: 'app.js',
+  return poolOptions({
     binds: [{ kind: 'tcp', host: '127.0.0.1', port: 8000 }],
-    workers: 2,
-    maxWorkers: 8,
-    backlog: 511,
     timeout: 30,
-    bootTimeout: 30,
-    gracefulTimeout: 30,
-    maxRequests: 0,
-    maxRequestsJitter: 0,
-    nodeArgs: [],
-    cwd: '/srv',
-    env: {},
     ...over,
-  };
+  });
 }
 
 test('a reload keeps a count set at run time unless the configured count changed', (t) => {

@@ -1,9 +1,10 @@
 // Issue 11, items 3–5: stuck stacks when the app listens for SIGINT (the inspector fallback),
 // connections made during start-up queue instead of being refused, and stray signals are ignored.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import net from 'node:net';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { establishedOn, socketInodes } from '../harness/procfs.js';
 import { captureStack, formatFrames } from '../src/supervisor/inspector-stack.js';
 import { type Gsup, get, gsup, tempDir, until } from './helpers.js';
 
@@ -34,24 +35,29 @@ function fireAndForget(url: string): void {
   get(url, undefined, 60_000).catch(() => undefined);
 }
 
-// ---- item 3: the stuck stack through the inspector ------------------------------------------
-
-test('an app that listens for SIGINT and spins: the timeout shows its stuck function (inspector), and it is replaced', async (t) => {
-  const g = gsup(t, [
-    'start',
-    'traps-sigint-then-spins.js',
-    '-w',
-    '1',
-    '-t',
-    '1',
-    '-b',
-    '127.0.0.1:0',
-    '--no-tui',
-  ]);
+/**
+ * Starts one worker of `app` with a 1 s timeout and hangs it on /spin: resolves with its exit
+ * event, and `replaced()` checks that a new worker then serves and gsup stops cleanly.
+ */
+async function spinUntilKilled(t: ExecutionContext, app: string) {
+  const g = gsup(t, ['start', app, '-w', '1', '-t', '1', '-b', '127.0.0.1:0', '--no-tui']);
   const url = String((await waitEvent(g, 'listening')).url);
   const first = await waitEvent(g, 'worker-ready');
   fireAndForget(`${url}/spin`);
   const exit = await waitEvent(g, 'worker-exit', (e) => e.pid === first.pid);
+  const replaced = async () => {
+    const next = await waitEvent(g, 'worker-ready', (e) => e.pid !== first.pid);
+    t.is((await get(url)).body, `ok ${next.pid}\n`);
+    g.child.kill('SIGTERM');
+    t.is(await g.exited, 0);
+  };
+  return { exit, replaced };
+}
+
+// ---- item 3: the stuck stack through the inspector ------------------------------------------
+
+test('an app that listens for SIGINT and spins: the timeout shows its stuck function (inspector), and it is replaced', async (t) => {
+  const { exit, replaced } = await spinUntilKilled(t, 'traps-sigint-then-spins.js');
   t.is(exit.cause, 'timeout');
   t.regex(
     String(exit.where),
@@ -66,35 +72,15 @@ test('an app that listens for SIGINT and spins: the timeout shows its stuck func
     stack.some((f) => f.startsWith('app (')),
     'the caller is in the stack too',
   );
-  const next = await waitEvent(g, 'worker-ready', (e) => e.pid !== first.pid);
-  t.is((await get(url)).body, `ok ${next.pid}\n`);
-  g.child.kill('SIGTERM');
-  t.is(await g.exited, 0);
+  await replaced();
 });
 
 test('when the inspector cannot help either (the app traps SIGUSR1 too), the timeout still ends in SIGKILL and a replacement', async (t) => {
-  const g = gsup(t, [
-    'start',
-    'traps-sigint-and-usr1-then-spins.js',
-    '-w',
-    '1',
-    '-t',
-    '1',
-    '-b',
-    '127.0.0.1:0',
-    '--no-tui',
-  ]);
-  const url = String((await waitEvent(g, 'listening')).url);
-  const first = await waitEvent(g, 'worker-ready');
-  fireAndForget(`${url}/spin`);
-  const exit = await waitEvent(g, 'worker-exit', (e) => e.pid === first.pid);
+  const { exit, replaced } = await spinUntilKilled(t, 'traps-sigint-and-usr1-then-spins.js');
   t.is(exit.cause, 'timeout');
   t.is(exit.signal, 'SIGKILL');
   t.regex(String(exit.where), /^no stack: the app listens for SIGINT/);
-  const next = await waitEvent(g, 'worker-ready', (e) => e.pid !== first.pid);
-  t.is((await get(url)).body, `ok ${next.pid}\n`);
-  g.child.kill('SIGTERM');
-  t.is(await g.exited, 0);
+  await replaced();
 });
 
 test('captureStack never rejects: a refused port, a server that never answers, a non-loopback URL all give null', async (t) => {
@@ -151,45 +137,6 @@ test('formatFrames writes frames as --trace-sigint does: fn (file:line:col), 1-b
 
 // ---- item 4: connections made during start-up queue ---------------------------------------------
 
-/** Socket inodes this process holds open. */
-function socketInodes(pid: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m?.[1]) inodes.add(m[1]);
-    } catch {
-      // closed meanwhile
-    }
-  }
-  return inodes;
-}
-
-/** Established TCP sockets whose local port is `port`, with the inode of whoever accepted them (0: no one yet). */
-function acceptedSide(port: number): Array<{ remotePort: number; inode: string }> {
-  const hex = port.toString(16).toUpperCase().padStart(4, '0');
-  const out: Array<{ remotePort: number; inode: string }> = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const c = line.trim().split(/\s+/);
-      // state 01 is ESTABLISHED; column 9 is the inode.
-      if (c[1]?.endsWith(`:${hex}`) && c[3] === '01') {
-        out.push({
-          remotePort: Number.parseInt(c[2]?.split(':')[1] ?? '0', 16),
-          inode: c[9] ?? '',
-        });
-      }
-    }
-  }
-  return out;
-}
-
 /** Connects and sends one GET by hand; resolves once connected, with the reply to come. */
 function connectAndGet(
   opts: net.NetConnectOpts,
@@ -241,11 +188,11 @@ test('a client that connects right after the bind waits in the backlog and is an
   const client = socket.address() as net.AddressInfo;
   // The server side of our connection sits in the accept queue: nobody (inode 0) has accepted it.
   await until('the kernel lists our connection', () =>
-    acceptedSide(port).some((c) => c.remotePort === client.port),
+    establishedOn(port).some((c) => c.remotePort === client.port),
   );
-  const queued = acceptedSide(port).find((c) => c.remotePort === client.port);
+  const queued = establishedOn(port).find((c) => c.remotePort === client.port);
   t.is(queued?.inode, '0', 'not accepted by anyone while the worker boots');
-  for (const c of acceptedSide(port)) {
+  for (const c of establishedOn(port)) {
     t.false(socketInodes(g.pid).has(c.inode), 'gsup holds no accepted connection');
   }
   t.is(g.readyPids().length, 0, 'still no worker ready: the connection waited in the backlog');
@@ -262,7 +209,7 @@ test('a client that connects right after the bind waits in the backlog and is an
   // The worker's own listen keeps the configured backlog.
   const after = execFileSync('ss', ['-Hltn', `sport = :${port}`], { encoding: 'utf8' });
   t.regex(after, /^LISTEN\s+\d+\s+1234\s/m);
-  for (const c of acceptedSide(port)) t.false(socketInodes(g.pid).has(c.inode));
+  for (const c of establishedOn(port)) t.false(socketInodes(g.pid).has(c.inode));
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
 });

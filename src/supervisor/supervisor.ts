@@ -7,10 +7,10 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { monotonic } from '../clock.js';
-import { type EventBody, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
+import { type EventBody, exitHow, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
-import { checkScale, type ScaleRequest, type ScaleResult } from '../scale.js';
+import { checkScale, type ScaleRequest, type ScaleResult, scaleTarget } from '../scale.js';
 import { WorkerHandle } from './handle.js';
 import { type Listener, openListener, startListening } from './listener.js';
 import {
@@ -140,7 +140,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (this.stopping) return { ok: false, error: 'gsup is stopping' };
     const result = checkScale(this.target, req, this.options.maxWorkers);
     if (!result.ok) {
-      const wanted = 'to' in req ? req.to : this.target + req.by;
+      const wanted = scaleTarget(this.target, req);
       this.say({
         type: 'scale-refused',
         wanted,
@@ -499,7 +499,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   private bootFailed(w: WorkerHandle, code: number | null, signal: NodeJS.Signals | null): void {
-    const how = signal ? `signal ${signal}` : `code ${code}`;
+    const how = exitHow(code, signal);
     const error = w.bootError
       ? `${w.bootError.message}${w.bootError.where ? ` (at ${w.bootError.where})` : ''}`
       : `exited (${how}) before it was ready${code === WORKER_BOOT_ERROR ? '' : '; see its output above'}`;
