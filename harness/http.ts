@@ -11,8 +11,22 @@ export interface Reply {
 
 /** One HTTP GET; rejects on a network error. */
 export function get(url: string, agent?: http.Agent, timeoutMs = DEADLINE_MS): Promise<Reply> {
+  return request(
+    url,
+    { agent: agent ?? false, timeout: timeoutMs },
+    `${url} within ${timeoutMs} ms`,
+  );
+}
+
+/** One HTTP GET over a unix socket; rejects on a network error. */
+export function getUnix(socketPath: string, path = '/'): Promise<Reply> {
+  const options = { socketPath, path, agent: false as const, timeout: DEADLINE_MS };
+  return request(null, { ...options, headers: { host: 'localhost' } }, `on ${socketPath}`);
+}
+
+function request(url: string | null, options: http.RequestOptions, where: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: agent ?? false, timeout: timeoutMs }, (res) => {
+    const onResponse = (res: http.IncomingMessage) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
@@ -20,8 +34,9 @@ export function get(url: string, agent?: http.Agent, timeoutMs = DEADLINE_MS): P
       });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
       res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within ${timeoutMs} ms`)));
+    };
+    const req = url ? http.get(url, options, onResponse) : http.get(options, onResponse);
+    req.on('timeout', () => req.destroy(new Error(`no answer ${where}`)));
     req.on('error', reject);
   });
 }

@@ -16,7 +16,7 @@ export {
   ROOT,
   type VerbResult,
 } from '../harness/gsup.js';
-export { get, load, type Reply } from '../harness/http.js';
+export { get, getUnix, load, type Reply } from '../harness/http.js';
 export type { EventOf, PoolEvent } from '../harness/log.js';
 export { isAlive, killQuietly, someoneListensOn } from '../harness/procfs.js';
 export { tempDir } from '../harness/tmp.js';

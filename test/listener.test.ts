@@ -5,14 +5,13 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { EXIT_FAILURE } from '../src/exit-codes.js';
-import { DEADLINE_MS, type Gsup, get, gsup, type Reply } from './helpers.js';
+import { type Gsup, get, getUnix, gsup } from './helpers.js';
 
 const _BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
 
@@ -21,26 +20,6 @@ function tempPath(t: ExecutionContext, name: string): string {
   const path = join(tmpdir(), `gsup-listener-${randomBytes(6).toString('hex')}-${name}`);
   t.teardown(() => rmSync(path, { force: true }));
   return path;
-}
-
-/** One HTTP GET over a unix socket. */
-function getUnix(socketPath: string, path = '/'): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(
-      { socketPath, path, agent: false, timeout: DEADLINE_MS, headers: { host: 'localhost' } },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => {
-          body += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer on ${socketPath}`)));
-    req.on('error', reject);
-  });
 }
 
 /** A string as a regular expression that matches it literally. */
