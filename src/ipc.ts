@@ -10,6 +10,11 @@ export interface WorkerStats {
   requests: number;
   /** Requests started and not yet answered. */
   inFlight: number;
+  /**
+   * Milliseconds since boot spent with at least one request in flight: the worker's busy time.
+   * Over an interval, its growth divided by the interval's length is the worker's utilization.
+   */
+  busyMs: number;
   /** Finished responses per status class: index 0 is 1xx ... index 4 is 5xx. */
   status: [number, number, number, number, number];
   /** Latencies of the responses finished since the previous heartbeat. */
@@ -57,6 +62,7 @@ function isStats(v: unknown): v is WorkerStats {
   return (
     isNum(v.requests) &&
     isNum(v.inFlight) &&
+    isNum(v.busyMs) &&
     Array.isArray(v.status) &&
     v.status.length === 5 &&
     v.status.every(isNum) &&

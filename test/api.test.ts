@@ -133,3 +133,30 @@ test('garbage on the IPC channel is reported, never crashes the supervisor', asy
   t.is(warnings.length, 3, 'logged a few times, then quiet');
   t.is(sup.snapshot().ready, 1);
 });
+
+test('busy time: a worker with a request in flight reports utilization; an idle one reports none', async (t) => {
+  const sup = new Supervisor(options({ workers: 2 }));
+  started(t, sup);
+  await sup.start();
+  const url = sup.urls[0] ?? '';
+  await until('2 workers are ready', () => sup.snapshot().ready === 2);
+  // Held for as long as the test needs: the worker stays busy across several heartbeats.
+  const held = get(`${url}/slow?ms=60000`).catch(() => null);
+  await until('the request is in flight', () => sup.snapshot().totals.inFlight === 1);
+  await until('both workers report utilization, the busy one over half its recent time', () => {
+    const workers = sup.snapshot().workers;
+    const busy = workers.find((w) => w.inFlight === 1);
+    const idle = workers.find((w) => w.inFlight === 0);
+    return (busy?.utilization ?? 0) > 0.5 && idle?.utilization != null;
+  });
+  const snap = sup.snapshot();
+  const idle = snap.workers.find((w) => w.inFlight === 0);
+  t.is(idle?.utilization, 0, 'the idle worker was never busy');
+  t.true(
+    (snap.utilization ?? 0) > 0.25 && (snap.utilization ?? 1) < 0.75,
+    `pool ${snap.utilization}`,
+  );
+  t.true(snap.totals.busyMs >= (snap.workers.find((w) => w.inFlight === 1)?.busyMs ?? 0));
+  await sup.stop({ quick: true });
+  await held;
+});

@@ -517,6 +517,7 @@ test('startHelp lists every setting with its flag', (t) => {
 const STATS = {
   requests: 10,
   inFlight: 1,
+  busyMs: 250,
   status: [0, 9, 0, 1, 0],
   latency: [
     [39, 4],

@@ -65,7 +65,12 @@ export class WorkerHandle implements PlanWorker {
   bootError: { message: string; where: string | null } | null = null;
   badMessages = 0;
   warnings = 0;
-  private samples: Array<{ at: number; requests: number; latency: SparseHistogram }> = [];
+  private samples: Array<{
+    at: number;
+    requests: number;
+    busyMs: number;
+    latency: SparseHistogram;
+  }> = [];
 
   constructor(
     readonly id: number,
@@ -251,7 +256,12 @@ export class WorkerHandle implements PlanWorker {
     const now = monotonic();
     this.lastHeartbeat = now;
     this.stats = stats;
-    this.samples.push({ at: now, requests: stats.requests, latency: stats.latency });
+    this.samples.push({
+      at: now,
+      requests: stats.requests,
+      busyMs: stats.busyMs,
+      latency: stats.latency,
+    });
     while (this.samples.length > 2 && (this.samples[0]?.at ?? now) < now - WINDOW_MS) {
       this.samples.shift();
     }
@@ -263,6 +273,18 @@ export class WorkerHandle implements PlanWorker {
     const last = this.samples[this.samples.length - 1];
     if (!first || !last || last.at === first.at) return 0;
     return ((last.requests - first.requests) * 1000) / (last.at - first.at);
+  }
+
+  /**
+   * The share (0..1) of the recent window this worker spent with requests in flight, or null
+   * before two heartbeats. Measured by the worker's own clock, compared with the supervisor's.
+   */
+  get utilization(): number | null {
+    const first = this.samples[0];
+    const last = this.samples[this.samples.length - 1];
+    if (!first || !last || last.at === first.at) return null;
+    const share = (last.busyMs - first.busyMs) / (last.at - first.at);
+    return Math.min(1, Math.max(0, share));
   }
 
   /** A latency percentile (0..1) over the recent window, in ms. */

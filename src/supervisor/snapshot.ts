@@ -25,6 +25,10 @@ export interface WorkerSnapshot {
   requests: number;
   rps: number;
   inFlight: number;
+  /** Milliseconds since boot with at least one request in flight (from its last heartbeat). */
+  busyMs: number;
+  /** The share (0..1) of the last 10 s spent with requests in flight; null before two heartbeats. */
+  utilization: number | null;
   status: [number, number, number, number, number];
   p50Ms: number | null;
   p99Ms: number | null;
@@ -61,10 +65,17 @@ export interface PoolSnapshot {
   live: number;
   ready: number;
   timeoutMs: number;
+  /**
+   * The pool's utilization: the mean share of the last 10 s its ready workers spent with requests
+   * in flight (0..1), or null while no ready worker has two heartbeats. A signal for autoscaling.
+   */
+  utilization: number | null;
   totals: {
     requests: number;
     rps: number;
     inFlight: number;
+    /** Busy milliseconds of every worker, exited ones included: never goes backwards. */
+    busyMs: number;
     status: [number, number, number, number, number];
     restarts: number;
     reloads: number;
@@ -108,6 +119,8 @@ export function workerSnapshot(
     requests: w.requests,
     rps: Math.round(w.rps * 10) / 10,
     inFlight: w.stats?.inFlight ?? 0,
+    busyMs: w.stats?.busyMs ?? 0,
+    utilization: w.utilization === null ? null : Math.round(w.utilization * 1000) / 1000,
     status: w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
     p50Ms: w.latency(0.5),
     p99Ms: w.latency(0.99),
@@ -124,6 +137,7 @@ export function workerSnapshot(
 /** Counts that outlive the workers: requests and statuses of exited ones, restarts, reloads. */
 export class Totals {
   private requestsOfExited = 0;
+  private busyMsOfExited = 0;
   private readonly statusOfExited: [number, number, number, number, number] = [0, 0, 0, 0, 0];
   restarts = 0;
   reloads = 0;
@@ -131,6 +145,7 @@ export class Totals {
   /** Keeps an exited worker's counts, so totals never go backwards. */
   exited(w: WorkerHandle): void {
     this.requestsOfExited += w.requests;
+    this.busyMsOfExited += w.stats?.busyMs ?? 0;
     if (w.stats) for (let i = 0; i < 5; i++) this.statusOfExited[i as 0] += w.stats.status[i as 0];
   }
 
@@ -140,6 +155,7 @@ export class Totals {
       requests: this.requestsOfExited,
       rps: 0,
       inFlight: 0,
+      busyMs: this.busyMsOfExited,
       status: [...this.statusOfExited] as [number, number, number, number, number],
       restarts: this.restarts,
       reloads: this.reloads,
@@ -148,8 +164,21 @@ export class Totals {
       totals.requests += w.requests;
       totals.rps += w.rps;
       totals.inFlight += w.inFlight;
+      totals.busyMs += w.busyMs;
       for (let i = 0; i < 5; i++) totals.status[i as 0] += w.status[i as 0];
     }
     return totals;
   }
+}
+
+/** The mean utilization of the ready workers that have one, or null if none has. */
+export function poolUtilization(workers: readonly WorkerSnapshot[]): number | null {
+  let sum = 0;
+  let n = 0;
+  for (const w of workers) {
+    if (w.state !== 'ready' || w.utilization === null) continue;
+    sum += w.utilization;
+    n++;
+  }
+  return n === 0 ? null : Math.round((sum / n) * 1000) / 1000;
 }

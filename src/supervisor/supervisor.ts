@@ -23,7 +23,7 @@ import { canMove, type Phase, type ReloadResult, type ReloadRun } from './phase.
 import { type Action, isActive, isStale, type PlanInput, planPool } from './plan.js';
 import { changes, rebind, workerCount } from './reconfigure.js';
 import { Slots } from './slots.js';
-import { type PoolSnapshot, Totals, workerSnapshot } from './snapshot.js';
+import { type PoolSnapshot, poolUtilization, Totals, workerSnapshot } from './snapshot.js';
 import { spawnNodeWorker } from './spawn.js';
 import { readUsage, USAGE_MS, usagePoller } from './usage.js';
 
@@ -256,6 +256,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       live: workers.length,
       ready: workers.filter((w) => w.state === 'ready').length,
       timeoutMs: this.options.timeout * 1000,
+      utilization: poolUtilization(workers),
       totals: this.totals.sum(workers),
       reload: run
         ? {

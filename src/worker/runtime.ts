@@ -175,6 +175,7 @@ async function main(): Promise<void> {
       stats: {
         requests: traffic.requests,
         inFlight: traffic.inFlight,
+        busyMs: Math.round(traffic.busyTotal()),
         status: traffic.status,
         latency: traffic.takeLatency(),
         lagMs: lag.take(),

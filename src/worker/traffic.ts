@@ -33,6 +33,10 @@ type Tracked = Socket & {
 export class Traffic {
   requests = 0;
   inFlight = 0;
+  /** Milliseconds with at least one request in flight, up to `busySince`. */
+  private busyMs = 0;
+  /** performance.now() when inFlight last went from 0 to 1. */
+  private busySince = 0;
   readonly status: WorkerStats['status'] = [0, 0, 0, 0, 0];
   private readonly latency = new Uint32Array(BUCKETS);
   private readonly conns = new Set<Tracked>();
@@ -86,6 +90,11 @@ export class Traffic {
     if (this.conns.has(socket)) socket[ACTIVE]++;
   }
 
+  /** Milliseconds spent with at least one request in flight since the worker started. */
+  busyTotal(): number {
+    return this.inFlight > 0 ? this.busyMs + (performance.now() - this.busySince) : this.busyMs;
+  }
+
   /** Latency histogram of the responses since the last call, and resets it. */
   takeLatency(): WorkerStats['latency'] {
     return drainHistogram(this.latency);
@@ -128,8 +137,9 @@ export class Traffic {
 
   private onRequest(req: IncomingMessage, res: Timed): void {
     this.requests++;
-    this.inFlight++;
-    res[STARTED] = performance.now();
+    const now = performance.now();
+    if (this.inFlight++ === 0) this.busySince = now;
+    res[STARTED] = now;
     const socket = req.socket as Tracked;
     // Connections handed in by an app's own extra server are tracked too; anything else is not.
     if (socket[ACTIVE] !== undefined) socket[ACTIVE]++;
@@ -138,8 +148,8 @@ export class Traffic {
   }
 
   private responseDone(res: Timed): void {
-    this.inFlight--;
     const now = performance.now();
+    if (--this.inFlight === 0) this.busyMs += now - this.busySince;
     const cls = ((res.statusCode / 100) | 0) - 1;
     if (cls >= 0 && cls < 5) this.status[cls as 0 | 1 | 2 | 3 | 4]++;
     const b = bucketOf(now - res[STARTED]);
