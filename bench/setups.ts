@@ -42,6 +42,13 @@ export const SETUPS: Setup[] = [
   },
   { name: 'gsup', describe: 'gsup start', argv: gsupArgv },
   {
+    // The cost of the access log: every line formatted and written by the workers. To /dev/null,
+    // so the figure is gsup's work (formatting, the write calls), not the disk's.
+    name: 'gsup-access',
+    describe: 'gsup start --access-log /dev/null (the default format)',
+    argv: (n) => [...gsupArgv(n), '--access-log', '/dev/null'],
+  },
+  {
     name: 'pm2',
     describe: 'PM2 cluster mode (bench/pm2/, its own PM2_HOME)',
     argv: (n) => [...tsx, here('servers/pm2.ts'), String(n)],

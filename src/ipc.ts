@@ -34,8 +34,17 @@ export type WorkerMessage =
   | { t: 'recycle'; requests: number }
   | { t: 'warn'; message: string };
 
-// The supervisor says nothing to a worker over this channel: signals carry its orders (TERM
-// drains, QUIT exits now, INT is only ever Node's own stack trace); a disconnect means orphaned.
+// Signals carry the supervisor's orders (TERM drains, QUIT exits now, INT is only ever Node's own
+// stack trace; a disconnect means orphaned). The channel carries only what no signal can: USR1 is
+// the inspector's in a Node worker, so "reopen your log files" travels as a message.
+
+/** What the supervisor says to a worker. */
+export type SupervisorMessage = { t: 'reopen-logs' };
+
+/** Checks a message from the supervisor (an app's own messages share the channel). */
+export function isSupervisorMessage(raw: unknown): raw is SupervisorMessage {
+  return isObj(raw) && raw.t === 'reopen-logs';
+}
 
 /** The settings a worker runtime reads from the GSUP_WORKER environment variable. */
 export interface WorkerConfig {
@@ -51,6 +60,8 @@ export interface WorkerConfig {
   maxRequests: number;
   /** Milliseconds an idle keep-alive connection is given to send its next request while draining. */
   drainIdleMs: number;
+  /** Where the worker writes its access log (a path, or an inherited fd for stdout), if anywhere. */
+  accessLog: { path: string; format: string } | { fd: number; format: string } | null;
 }
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

@@ -33,6 +33,7 @@ function fakeSpawner(): { spawn: Spawner; workers: FakeWorker[] } {
     });
     return {
       pid: w.pid,
+      send() {},
       kill(signal) {
         w.signals.push(signal);
         setImmediate(() =>

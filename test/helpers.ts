@@ -35,6 +35,8 @@ export function poolOptions(over: Partial<SupervisorOptions> = {}): SupervisorOp
     gracefulTimeout: 10,
     maxRequests: 0,
     maxRequestsJitter: 0,
+    accessLog: null,
+    accessLogFormat: 'json',
     nodeArgs: [],
     cwd: FIXTURES,
     env: { ...process.env },

@@ -1,6 +1,7 @@
 // Turns a resolved configuration into the supervisor's options: sockets (or systemd's), the
 // workers' user, group and environment. Used at start and again on every reload.
 
+import { compileAccessFormat } from '../access-format.js';
 import type { Resolved } from '../config/load.js';
 import { groupId, userIds } from '../config/users.js';
 import { type BindSpec, formatBind, parseBind } from '../supervisor/listener.js';
@@ -59,6 +60,8 @@ export function supervisorOptions(
   if (asOther && process.getuid?.() !== 0) {
     return `${config.user ? 'user' : 'group'}: running the workers as ${config.user ?? config.group} needs gsup to start as root`;
   }
+  const format = compileAccessFormat(config.accessLogFormat);
+  if (typeof format === 'string') return format;
   const workerEnv: Record<string, string | undefined> = { ...env };
   for (const pair of config.env) {
     const eq = pair.indexOf('=');
@@ -75,6 +78,8 @@ export function supervisorOptions(
     gracefulTimeout: config.gracefulTimeout,
     maxRequests: config.maxRequests,
     maxRequestsJitter: config.maxRequestsJitter,
+    accessLog: config.accessLog,
+    accessLogFormat: config.accessLogFormat,
     nodeArgs: config.nodeArg,
     cwd,
     env: workerEnv,

@@ -75,8 +75,23 @@ export async function start(argv: string[]): Promise<number> {
     }
   }
 
+  if (config.accessLog && config.accessLog !== '-') {
+    try {
+      closeSync(openSync(config.accessLog, 'a'));
+    } catch (err) {
+      return usage(
+        `access-log: cannot open ${config.accessLog} for appending: ${(err as Error).message}`,
+      );
+    }
+  }
+
   // The dashboard owns the terminal when there is one; otherwise (or with --no-tui) log lines.
   const useTui = config.tui && process.stdout.isTTY === true && process.stdin.isTTY === true;
+  if (useTui && config.accessLog === '-') {
+    return usage(
+      'access-log: - writes to the terminal the dashboard draws on; give a file (--access-log access.log), or add --no-tui',
+    );
+  }
   const logFormat = config.logFormat === 'json' ? 'json' : 'text';
   const newLogger = () => new Logger(config.logFile, process.stdout, logFormat);
   let logger: Logger | null = useTui && !config.logFile ? null : newLogger();
@@ -125,8 +140,11 @@ export async function start(argv: string[]): Promise<number> {
     recycle: (pid, why) => sup.recycle(pid, why),
     kill: (pid) => sup.kill(pid),
     snapshot: () => sup.snapshot(),
-    // The log file is this process's, not the pool's.
-    reopenLogs: () => logger?.reopen(),
+    // The log file is this process's; the access logs are the workers'.
+    reopenLogs: () => {
+      logger?.reopen();
+      sup.reopenLogs();
+    },
   };
   for (const { signal, command, args } of signalBindings()) {
     process.on(signal, () => void command.run(pool, args, 'signal'));

@@ -3,6 +3,7 @@
 // text, `gsup check` and the README's tables are all derived from these lists.
 
 import { availableParallelism } from 'node:os';
+import { DEFAULT_ACCESS_FORMAT } from '../access-format.js';
 import type { EventType } from '../events.js';
 
 type Env = Record<string, string | undefined>;
@@ -246,6 +247,22 @@ export const SETTINGS = [
     default: () => null,
     defaultDoc: 'stdout',
     reload: 'restart',
+  }),
+  optionalText('accessLog', {
+    flag: 'access-log',
+    metavar: 'PATH',
+    doc: 'workers append one line per request to this file (- for stdout); reopened on SIGUSR1',
+    default: () => null,
+    defaultDoc: 'off',
+    reload: 'new-workers',
+  }),
+  text('accessLogFormat', {
+    flag: 'access-logformat',
+    metavar: 'FORMAT',
+    doc: "Gunicorn's atoms, e.g. '%(h)s %(t)s \"%(r)s\" %(s)s %(b)s %(D)s', or json",
+    default: () => DEFAULT_ACCESS_FORMAT,
+    defaultDoc: 'the Common Log Format with referer and user agent',
+    reload: 'new-workers',
   }),
   text('logFormat', {
     flag: 'log-format',

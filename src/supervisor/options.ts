@@ -22,6 +22,10 @@ export interface SupervisorOptions {
   gracefulTimeout: number;
   maxRequests: number;
   maxRequestsJitter: number;
+  /** Where workers write the access log: a path, `-` for gsup's stdout, or null for none. */
+  accessLog?: string | null;
+  /** Gunicorn's access-log atoms, or `json` (default: the Common Log Format). */
+  accessLogFormat?: string;
   /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
   nodeArgs: string[];
   cwd: string;

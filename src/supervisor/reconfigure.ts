@@ -28,6 +28,8 @@ export const APPLIES: Record<keyof PoolOptions, Applies> = {
   gracefulTimeout: 'live',
   maxRequests: 'new-workers',
   maxRequestsJitter: 'new-workers',
+  accessLog: 'new-workers',
+  accessLogFormat: 'new-workers',
   nodeArgs: 'new-workers',
   cwd: 'new-workers',
   env: 'new-workers',

@@ -5,13 +5,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { WorkerConfig } from '../ipc.js';
+import type { SupervisorMessage, WorkerConfig } from '../ipc.js';
 
 /** The supervisor's grip on a started process. */
 export interface WorkerProcess {
   /** -1 until the process exists. */
   readonly pid: number;
   kill(signal: NodeJS.Signals): void;
+  /** Says something over the channel; lost if the worker is gone or its channel is closed. */
+  send(msg: SupervisorMessage): void;
 }
 
 /** What happens to a started process, reported once each (output and messages many times). */
@@ -36,7 +38,7 @@ export interface SpawnRequest {
   env: Readonly<Record<string, string | undefined>>;
   uid?: number;
   gid?: number;
-  /** The supervisor's listening fds, handed down as fd 4, 5, ... */
+  /** The supervisor's listening fds (and stdout for `--access-log -`), handed down as fd 4, 5, ... */
   fds: readonly number[];
 }
 
@@ -98,7 +100,7 @@ export const spawnNodeWorker: Spawner = (req, on) => {
   } catch (err) {
     // Most spawn failures arrive as 'error'; the rest (EPERM for a uid, E2BIG) throw here.
     queueMicrotask(() => on.failed(err as Error));
-    return { pid: -1, kill: () => undefined };
+    return { pid: -1, kill: () => undefined, send: () => undefined };
   }
   const proc: WorkerProcess = {
     get pid() {
@@ -111,6 +113,11 @@ export const spawnNodeWorker: Spawner = (req, on) => {
       } catch {
         // already gone; the exit report follows
       }
+    },
+    send(msg) {
+      if (!child.connected) return;
+      // An error here is a channel closing under us: the exit report follows.
+      child.send(msg, (err) => void err);
     },
   };
   let started = false;

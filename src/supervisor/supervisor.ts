@@ -6,6 +6,7 @@
 
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { DEFAULT_ACCESS_FORMAT } from '../access-format.js';
 import { monotonic } from '../clock.js';
 import { type EventBody, exitHow, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
@@ -223,6 +224,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.done;
   }
 
+  /** Asks every live worker to reopen its log files (SIGUSR1: logrotate moved them). */
+  reopenLogs(): void {
+    for (const w of this.workers.values()) if (w.active) w.proc.send({ t: 'reopen-logs' });
+  }
+
   /** Records a warning from outside the pool (a hook that threw, garbage on a channel). */
   warn(message: string): void {
     this.say({ type: 'warning', text: message });
@@ -363,10 +369,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const o = this.options;
     const jitter =
       o.maxRequestsJitter > 0 ? Math.floor(Math.random() * (o.maxRequestsJitter + 1)) : 0;
+    const fds = this.sockets.map((l) => l.fd);
+    const format = o.accessLogFormat ?? DEFAULT_ACCESS_FORMAT;
+    let accessLog: WorkerConfig['accessLog'] = null;
+    if (o.accessLog === '-') {
+      // gsup's own stdout, handed down after the sockets: workers write to it directly.
+      accessLog = { fd: 4 + fds.length, format };
+      fds.push(1);
+    } else if (o.accessLog) {
+      accessLog = { path: o.accessLog, format };
+    }
     const config: WorkerConfig = {
       app: o.app,
       cwd: o.cwd,
       fds: this.sockets.map((_, i) => 4 + i),
+      accessLog,
       backlog: o.backlog,
       heartbeatMs: heartbeatMs(o.timeout),
       maxRequests: o.maxRequests > 0 ? o.maxRequests + jitter : 0,
@@ -382,7 +399,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         env: o.env,
         ...(o.uid !== undefined ? { uid: o.uid } : {}),
         ...(o.gid !== undefined ? { gid: o.gid } : {}),
-        fds: this.sockets.map((l) => l.fd),
+        fds,
       },
       {
         spawned: () => {

@@ -10,7 +10,8 @@ import { performance } from 'node:perf_hooks';
 import { parseAppSpec } from '../app-spec.js';
 import { oneLine } from '../error-text.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
-import type { WorkerConfig, WorkerMessage } from '../ipc.js';
+import { isSupervisorMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
+import { AccessLog } from './access-log.js';
 import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
 import { Traffic } from './traffic.js';
 
@@ -79,13 +80,28 @@ function listenOn(server: NetServer, fd: number, backlog: number): Promise<strin
 
 async function main(): Promise<void> {
   const cfg = readConfig();
+  let accessLog: AccessLog | null = null;
+  if (cfg.accessLog) {
+    const { format, ...target } = cfg.accessLog;
+    try {
+      accessLog = new AccessLog(target, format, Number(process.env.GSUP_SLOT), (message) =>
+        send({ t: 'warn', message }),
+      );
+    } catch (err) {
+      bootFail(`access log: ${oneLine(err)}`, null);
+      return;
+    }
+  }
+  process.on('message', (raw) => {
+    if (isSupervisorMessage(raw) && raw.t === 'reopen-logs') accessLog?.reopen();
+  });
   let recycleAsked = false;
   const traffic = new Traffic((total) => {
     if (cfg.maxRequests > 0 && total >= cfg.maxRequests && !recycleAsked) {
       recycleAsked = true;
       send({ t: 'recycle', requests: total });
     }
-  });
+  }, accessLog);
 
   let listeners: NetServer[] = [];
   let draining = false;

@@ -21,8 +21,15 @@ const IDLE_SINCE = Symbol('gsup.idleSince');
 const ENDING = Symbol('gsup.ending');
 /** Bytes read from it when the drain sweep last looked: more since means a request is arriving. */
 const READ_SEEN = Symbol('gsup.readSeen');
+/** With an access log only: the socket's bytesWritten when the request arrived. */
+const WRITTEN_BEFORE = Symbol('gsup.writtenBefore');
 
-type Timed = ServerResponse & { [STARTED]: number };
+type Timed = ServerResponse & { [STARTED]: number; [WRITTEN_BEFORE]?: number };
+
+/** Told of every finished response (the access log); absent, the request path pays nothing. */
+export interface ResponseLog {
+  log(res: ServerResponse, ms: number, bytesBefore: number): void;
+}
 type Tracked = Socket & {
   [ACTIVE]: number;
   [IDLE_SINCE]: number;
@@ -46,7 +53,10 @@ export class Traffic {
   private readonly onConnectionClose: (this: Tracked) => void;
   private readonly onConnection: (socket: Socket) => void;
 
-  constructor(private readonly onRequestDone: (total: number) => void) {
+  constructor(
+    private readonly onRequestDone: (total: number) => void,
+    private readonly responseLog: ResponseLog | null = null,
+  ) {
     const traffic = this;
     this.onResponseClose = function (this: Timed) {
       traffic.responseDone(this);
@@ -141,6 +151,7 @@ export class Traffic {
     if (this.inFlight++ === 0) this.busySince = now;
     res[STARTED] = now;
     const socket = req.socket as Tracked;
+    if (this.responseLog) res[WRITTEN_BEFORE] = socket.bytesWritten;
     // Connections handed in by an app's own extra server are tracked too; anything else is not.
     if (socket[ACTIVE] !== undefined) socket[ACTIVE]++;
     if (this.draining) res.setHeader('Connection', 'close');
@@ -152,13 +163,15 @@ export class Traffic {
     if (--this.inFlight === 0) this.busyMs += now - this.busySince;
     const cls = ((res.statusCode / 100) | 0) - 1;
     if (cls >= 0 && cls < 5) this.status[cls as 0 | 1 | 2 | 3 | 4]++;
-    const b = bucketOf(now - res[STARTED]);
+    const ms = now - res[STARTED];
+    const b = bucketOf(ms);
     this.latency[b] = (this.latency[b] ?? 0) + 1;
     const socket = res.req.socket as Tracked;
     if (socket[ACTIVE] !== undefined) {
       socket[ACTIVE]--;
       socket[IDLE_SINCE] = now;
     }
+    if (this.responseLog) this.responseLog.log(res, ms, res[WRITTEN_BEFORE] ?? -1);
     this.onRequestDone(this.requests);
   }
 }
