@@ -191,7 +191,7 @@ export async function start(argv: string[]): Promise<number> {
   const version = sup.snapshot().versions.gsup;
   logger?.line(
     'info',
-    `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${config.workers} workers`,
+    `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${config.workers} worker${config.workers === 1 ? '' : 's'}`,
   );
 
   let dashboard: Dashboard | null = null;
