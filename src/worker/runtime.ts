@@ -12,6 +12,7 @@ import { oneLine } from '../error-text.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
 import type { WorkerConfig, WorkerMessage } from '../ipc.js';
 import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
+import { appListens, asGsup, watchAppListens } from './own-listen.js';
 import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
@@ -69,11 +70,15 @@ function listenOn(server: NetServer, fd: number, backlog: number): Promise<strin
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
     // The backlog as the 2nd argument: Node ignores `options.backlog` when listening on an fd.
-    server.listen({ fd }, backlog, () => {
-      server.off('error', onError);
-      const addr = server.address();
-      resolve(typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`);
-    });
+    asGsup(() =>
+      server.listen({ fd }, backlog, () => {
+        server.off('error', onError);
+        const addr = server.address();
+        resolve(
+          typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`,
+        );
+      }),
+    );
   });
 }
 
@@ -132,6 +137,8 @@ async function main(): Promise<void> {
   // listener above existed: ask the channel itself, here and again once listening.
   if (!process.connected) orphaned();
 
+  // `app.listen(3000)` in the app: said once by the supervisor, with the port and the fix.
+  watchAppListens(cfg.cwd, (l) => send({ t: 'app-listens', address: l.address, where: l.where }));
   const spec = parseAppSpec(cfg.app);
   let app: LoadedApp;
   try {
@@ -139,7 +146,7 @@ async function main(): Promise<void> {
     app = await loadApp(spec, cfg.cwd);
   } catch (err) {
     const e = err instanceof AppLoadError ? err : new AppLoadError(oneLine(err));
-    bootFail(e.message, e.where);
+    bootFail(e.message + listenedHint(e), e.where);
     return;
   }
   if (process.listenerCount('SIGINT') > 0) {
@@ -184,6 +191,13 @@ async function main(): Promise<void> {
       },
     });
   }, cfg.heartbeatMs).unref();
+}
+
+/** For an app that exported no app but listened itself: the call to remove, and where it is. */
+function listenedHint(e: AppLoadError): string {
+  const own = appListens()[0];
+  if (!e.noApp || !own) return '';
+  return `; it called listen() itself (${own.address}${own.where ? `, at ${own.where}` : ''}): remove that call, gsup listens for the app`;
 }
 
 /** How often the event-loop lag probe wakes up. */
