@@ -96,7 +96,11 @@ const USAGE_CASES: Array<[string, string[], RegExp]> = [
   // A typo of a verb that only asks is never pointed at the verb that starts a server.
   ['a typo of status', ['stauts'], /unknown command "stauts"; did you mean status\?/],
   ['a short typo of status', ['stat'], /unknown command "stat"; did you mean status\?/],
-  ['restart, as other tools say it', ['restart'], /gsup has no restart; did you mean gsup reload\?/],
+  [
+    'restart, as other tools say it',
+    ['restart'],
+    /gsup has no restart; did you mean gsup reload\?/,
+  ],
   [
     'a bare port for -b',
     ['start', 'slow.js', '-b', '8000'],

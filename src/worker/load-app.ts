@@ -77,10 +77,7 @@ export async function loadApp(spec: AppSpec, cwd: string): Promise<LoadedApp> {
     try {
       value = await (value as () => unknown)();
     } catch (err) {
-      throw new AppLoadError(
-        `${factoryLabel} threw: ${oneLine(err)}`,
-        userFrame(err, cwd),
-      );
+      throw new AppLoadError(`${factoryLabel} threw: ${oneLine(err)}`, userFrame(err, cwd));
     }
   }
   return toServable(value, spec.factory ? factoryLabel : `${spec.file}:${exportLabel}`);
