@@ -420,3 +420,37 @@ test('--user naming nobody known is a usage error', async (t) => {
   t.is(await g.exited, 2);
   t.regex(g.stderr(), /^gsup: user: no such user "no-such-user-x" on this machine/);
 });
+
+// ---- env as an object (issue 14, item 13) -------------------------------------------------------
+
+test('env in a config file may be an object, as everyone writes it', async (t) => {
+  const dir = project(t, {
+    'gsup.config.mjs':
+      "export default { env: { NODE_ENV: 'production', RETRIES: 3, DEBUG: false } };\n",
+  });
+  const r = await resolveStart(['app.js'], {}, dir);
+  t.deepEqual(r.config.env, ['NODE_ENV=production', 'RETRIES=3', 'DEBUG=false']);
+  t.is(r.sources.env, 'file');
+  // The strings form still works, and the command line still wins.
+  const json = project(t, { 'gsup.config.json': '{"env": ["A=1", "B=2"]}' });
+  t.deepEqual((await resolveStart(['app.js'], {}, json)).config.env, ['A=1', 'B=2']);
+  t.deepEqual((await resolveStart(['app.js', '--env', 'C=3'], {}, dir)).config.env, ['C=3']);
+});
+
+test('env as an object refuses a value that is not a string, number or boolean', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"env": {"NODE_ENV": {"nested": 1}}}' },
+    /^env: expected a string, number or boolean for NODE_ENV, got \{"nested":1\} \(from the config file gsup\.config\.json\)$/,
+  ));
+
+test('env as an object refuses a key that is not a variable name', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"env": {"NODE ENV": "x"}}' },
+    /^env: expected variable names like NODE_ENV, got "NODE ENV"/,
+  ));
