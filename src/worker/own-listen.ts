@@ -52,6 +52,13 @@ export function appListens(): readonly AppListen[] {
   return seen;
 }
 
+/** For an app that gave no app but listened itself: the call to remove and where it is, or ''. */
+export function ownListenHint(): string {
+  const own = seen[0];
+  if (!own) return '';
+  return `; it called listen() itself (${own.address}${own.where ? `, at ${own.where}` : ''}): remove that call, gsup listens for the app`;
+}
+
 /** Where a listen() call's arguments listen: `listen(3000)`, `listen(3000, 'localhost')`, `listen({ port })`. */
 export function describeListen(args: readonly unknown[]): string {
   const [first, second] = args;

@@ -12,7 +12,7 @@ import { oneLine } from '../error-text.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
 import type { WorkerConfig, WorkerMessage } from '../ipc.js';
 import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
-import { appListens, asGsup, watchAppListens } from './own-listen.js';
+import { asGsup, ownListenHint, watchAppListens } from './own-listen.js';
 import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     app = await loadApp(spec, cfg.cwd);
   } catch (err) {
     const e = err instanceof AppLoadError ? err : new AppLoadError(oneLine(err));
-    bootFail(e.message + listenedHint(e), e.where);
+    bootFail(e.message + (e.noApp ? ownListenHint() : ''), e.where);
     return;
   }
   if (process.listenerCount('SIGINT') > 0) {
@@ -191,13 +191,6 @@ async function main(): Promise<void> {
       },
     });
   }, cfg.heartbeatMs).unref();
-}
-
-/** For an app that exported no app but listened itself: the call to remove, and where it is. */
-function listenedHint(e: AppLoadError): string {
-  const own = appListens()[0];
-  if (!e.noApp || !own) return '';
-  return `; it called listen() itself (${own.address}${own.where ? `, at ${own.where}` : ''}): remove that call, gsup listens for the app`;
 }
 
 /** How often the event-loop lag probe wakes up. */
