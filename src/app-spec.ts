@@ -1,8 +1,10 @@
-// Gunicorn-style app specs: `app.js`, `app.mjs:handler`, `app.js:create()`. Parsed by the CLI
+// Gunicorn-style app specs: `app.js`, `app.mjs:handler`, `app.js:create()`, `app.js()` (the
+// default export is the factory). Parsed by the CLI
 // (to fail fast on a missing file) and by the worker runtime (to load the app).
 
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { suggest } from './suggest.js';
 
 export interface AppSpec {
   /** The module path as written. */
@@ -13,14 +15,16 @@ export interface AppSpec {
   factory: boolean;
 }
 
-const SPEC = /^(?<file>.+?)(?::(?<name>[A-Za-z_$][\w$]*)?(?<call>\(\))?)?$/;
+// `()` may follow the file itself (`app.js()`: the default export is the factory), as the
+// README's FILE[:EXPORT][()] reads.
+const SPEC = /^(?<file>.+?)(?::(?<name>[A-Za-z_$][\w$]*)?)?(?<call>\(\))?$/;
 
 /** Parses an app spec, or returns a one-line error naming the problem. */
 export function parseAppSpec(spec: string): AppSpec | string {
   const m = SPEC.exec(spec.trim());
   const file = m?.groups?.file;
   if (!m || !file) {
-    return `app: expected FILE, FILE:EXPORT or FILE:FACTORY(), got ${JSON.stringify(spec)}`;
+    return `app: expected FILE, FILE:EXPORT, FILE:FACTORY() or FILE() (e.g. app.js, app.mjs:handler, app.js:create()), got ${JSON.stringify(spec)}`;
   }
   return { file, exportName: m.groups?.name ?? null, factory: m.groups?.call === '()' };
 }
@@ -29,10 +33,31 @@ export function parseAppSpec(spec: string): AppSpec | string {
 export function checkAppFile(spec: AppSpec, cwd: string): string | null {
   const abs = resolve(cwd, spec.file);
   if (!existsSync(abs)) {
-    return `app not found: ${spec.file} (looked for ${abs})`;
+    const near = nearestFile(abs);
+    const guess = near ? `; did you mean ${join(dirname(spec.file), near)}?` : '';
+    return `app not found: ${spec.file} (looked for ${abs})${guess}`;
   }
   if (!statSync(abs).isFile()) {
     return `app is not a file: ${spec.file} (${abs})`;
   }
   return null;
+}
+
+/** Extensions an app file may have, in the order a bare name is tried. */
+const APP_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+
+/** The file next to a missing one that its name likely meant (`expres-app.js`, `express-app`). */
+function nearestFile(abs: string): string | null {
+  let names: string[];
+  try {
+    names = readdirSync(dirname(abs), { withFileTypes: true })
+      .filter((d) => d.isFile() && APP_EXTENSIONS.includes(extname(d.name)))
+      .map((d) => d.name);
+  } catch {
+    return null;
+  }
+  const typed = basename(abs);
+  // A bare name: the same name with an extension.
+  const withExt = APP_EXTENSIONS.map((ext) => `${typed}${ext}`).find((n) => names.includes(n));
+  return withExt ?? suggest(typed, names);
 }

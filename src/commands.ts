@@ -66,6 +66,8 @@ export interface VerbSpec<A> {
   flags: Record<string, { type: 'boolean' | 'string'; doc: string }>;
   /** How many positional arguments: [min, max]. */
   positionals: [number, number];
+  /** Other tools' words for this verb (`restart`): `gsup restart` is pointed here. */
+  insteadOf?: string[];
   /** Parsed argv → arguments, or a one-line usage error. */
   args(values: Record<string, string | boolean | undefined>, positionals: string[]): A | string;
 }
@@ -232,6 +234,7 @@ const reload = command<NoArgs>({
     verb: 'reload',
     usage: 'gsup reload',
     doc: 'graceful rolling reload; waits for done or rolled back',
+    insteadOf: ['restart'],
     flags: {},
     positionals: [0, 0],
     args: noArgs,

@@ -99,6 +99,8 @@ export type EventBody =
   | { type: 'give-up'; error: string }
   | { type: 'stopped'; code: number }
   | { type: 'warning'; text: string }
+  /** The app opened a server of its own (`app.listen(3000)`); said once per address, not per worker. */
+  | ({ type: 'app-listens'; address: string; where: string | null } & Who)
   | {
       type: 'signal-ignored';
       signal: string;
@@ -216,6 +218,8 @@ export function describe(e: EventBody): string {
       return 'stopped';
     case 'warning':
       return e.text;
+    case 'app-listens':
+      return `the app opened its own server on ${e.address}${e.where ? ` (${e.where})` : ''}: one worker serves that port alone, outside the pool, and the others cannot bind it. Remove the listen() call and export the app (module.exports = app, or export default app); gsup listens on --bind for every worker`;
     case 'signal-ignored':
       return `received ${e.signal}, ignored: ${e.why}`;
   }
@@ -277,6 +281,7 @@ function levelOf(e: EventBody): EventLevel {
     case 'scale-refused':
     case 'config-note':
     case 'warning':
+    case 'app-listens':
       return 'warn';
     case 'reload-end':
       return e.ok ? 'info' : e.outcome === 'not-started' ? 'debug' : 'error';

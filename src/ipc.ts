@@ -32,7 +32,9 @@ export type WorkerMessage =
   | { t: 'hb'; stats: WorkerStats }
   | { t: 'boot-error'; message: string; where: string | null }
   | { t: 'recycle'; requests: number }
-  | { t: 'warn'; message: string };
+  | { t: 'warn'; message: string }
+  /** The app called listen() itself (`app.listen(3000)`): where, and the app's line that did. */
+  | { t: 'app-listens'; address: string; where: string | null };
 
 // Signals carry the supervisor's orders (TERM drains, QUIT exits now, INT is only ever Node's own
 // stack trace; a disconnect means orphaned). The channel carries only what no signal can: USR1 is
@@ -112,6 +114,12 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | string {
       break;
     case 'warn':
       if (typeof raw.message === 'string') return { t: 'warn', message: clip(raw.message) };
+      break;
+    case 'app-listens':
+      if (typeof raw.address === 'string') {
+        const where = typeof raw.where === 'string' ? clip(raw.where) : null;
+        return { t: 'app-listens', address: clip(raw.address), where };
+      }
       break;
   }
   return `malformed '${raw.t.slice(0, 40)}' message: ${describe(raw)}`;

@@ -93,6 +93,34 @@ const USAGE_CASES: Array<[string, string[], RegExp]> = [
   ['no app given', ['start', '-w', '1'], /which app\?/],
   ['two apps given', ['start', 'slow.js', 'chatty.js'], /expected one app, got 2/],
   ['unknown command', ['strat'], /unknown command "strat"; did you mean start\?/],
+  // A typo of a verb that only asks is never pointed at the verb that starts a server.
+  ['a typo of status', ['stauts'], /unknown command "stauts"; did you mean status\?/],
+  ['a short typo of status', ['stat'], /unknown command "stat"; did you mean status\?/],
+  [
+    'restart, as other tools say it',
+    ['restart'],
+    /gsup has no restart; did you mean gsup reload\?/,
+  ],
+  [
+    'a bare port for -b',
+    ['start', 'slow.js', '-b', '8000'],
+    /bind: .*"8000"; did you mean :8000 .* or 127\.0\.0\.1:8000/,
+  ],
+  [
+    'a URL for -b',
+    ['start', 'slow.js', '-b', 'http://127.0.0.1:8000/'],
+    /bind: .*; did you mean 127\.0\.0\.1:8000\?/,
+  ],
+  [
+    'a flag where a value goes',
+    ['start', 'slow.js', '--timeout', '--no-tui'],
+    /timeout: missing a value after --timeout \(the next argument is the option --no-tui\)/,
+  ],
+  [
+    'a short flag where a value goes',
+    ['start', 'slow.js', '-w', '-b', '127.0.0.1:0'],
+    /workers: missing a value after -w/,
+  ],
 ];
 
 for (const [title, args, expected] of USAGE_CASES) {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import { resolveStart } from '../dist/config/load.js';
 import { ConfigError } from '../dist/config/parse.js';
+import { SETTINGS } from '../dist/config/schema.js';
 import { FIXTURES, get, gsup, gsupVerb, tempDir, until } from './helpers.js';
 
 const BIN = fileURLToPath(new URL('../bin/gsup.js', import.meta.url));
@@ -419,4 +420,102 @@ test('--user naming nobody known is a usage error', async (t) => {
   ]);
   t.is(await g.exited, 2);
   t.regex(g.stderr(), /^gsup: user: no such user "no-such-user-x" on this machine/);
+});
+
+// ---- env as an object (issue 14, item 13) -------------------------------------------------------
+
+test('env in a config file may be an object, as everyone writes it', async (t) => {
+  const dir = project(t, {
+    'gsup.config.mjs':
+      "export default { env: { NODE_ENV: 'production', RETRIES: 3, DEBUG: false } };\n",
+  });
+  const r = await resolveStart(['app.js'], {}, dir);
+  t.deepEqual(r.config.env, ['NODE_ENV=production', 'RETRIES=3', 'DEBUG=false']);
+  t.is(r.sources.env, 'file');
+  // The strings form still works, and the command line still wins.
+  const json = project(t, { 'gsup.config.json': '{"env": ["A=1", "B=2"]}' });
+  t.deepEqual((await resolveStart(['app.js'], {}, json)).config.env, ['A=1', 'B=2']);
+  t.deepEqual((await resolveStart(['app.js', '--env', 'C=3'], {}, dir)).config.env, ['C=3']);
+});
+
+test('env as an object refuses a value that is not a string, number or boolean', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"env": {"NODE_ENV": {"nested": 1}}}' },
+    /^env: expected a string, number or boolean for NODE_ENV, got \{"nested":1\} \(from the config file gsup\.config\.json\)$/,
+  ));
+
+test('env as an object refuses a key that is not a variable name', (t) =>
+  refused(
+    t,
+    ['app.js'],
+    {},
+    { 'gsup.config.json': '{"env": {"NODE ENV": "x"}}' },
+    /^env: expected variable names like NODE_ENV, got "NODE ENV"/,
+  ));
+
+// ---- gsup check loads the app (issue 14, item 14) -----------------------------------------------
+
+/** `gsup check ARGS` in the fixtures folder, with its own runtime dir. */
+function check(t: ExecutionContext, args: string[], env: Record<string, string> = {}) {
+  const runtimeDir = tempDir(t, 'run');
+  const r = spawnSync(process.execPath, [BIN, 'check', ...args], {
+    cwd: FIXTURES,
+    env: { ...process.env, XDG_RUNTIME_DIR: runtimeDir, ...env },
+    encoding: 'utf8',
+  });
+  return { ...r, runtimeDir };
+}
+
+test('gsup check loads the app: one that throws at import fails with its own one-line error', (t) => {
+  const r = check(t, ['throws-at-import.js']);
+  t.is(r.status, 3, r.stdout);
+  t.is(
+    r.stderr,
+    'gsup: check: the app does not load: throws-at-import.js threw while loading: database url is not set (at throws-at-import.js:2:7)\n',
+  );
+  t.is(r.stdout, '');
+});
+
+test('gsup check fails for an export of the wrong shape, as gsup start would', (t) => {
+  const r = check(t, ['not-an-app.js:nope']);
+  t.is(r.status, 3);
+  t.regex(r.stderr, /^gsup: check: the app does not load: not-an-app\.js has no export 'nope'/);
+});
+
+test('gsup check passes a good app, shows the real control socket and every setting under its flag', (t) => {
+  const r = check(t, ['slow.js', '--name', 'web']);
+  t.is(r.status, 0, r.stderr);
+  t.regex(r.stdout, /the configuration is valid and the app loads \(a request listener\)/);
+  t.true(
+    r.stdout
+      .split('\n')
+      .some((l) => /^control\s/.test(l) && l.includes(`${r.runtimeDir}/gsup/web.sock`)),
+    r.stdout,
+  );
+  for (const s of SETTINGS) t.regex(r.stdout, new RegExp(`^${s.flag}\\s`, 'm'), s.flag);
+  t.regex(r.stdout, /^no-tui\s+false\s+\(default\)$/m);
+  t.regex(r.stdout, /^no-control\s+false\s+\(default\)$/m);
+  const off = check(t, ['slow.js', '--no-control']);
+  t.regex(off.stdout, /^control\s+\(off: --no-control\)/m);
+  t.regex(off.stdout, /^no-control\s+true\s+\(command line\)$/m);
+});
+
+test('gsup check warns about an app that calls listen() itself, and never opens that port', async (t) => {
+  // The port is held here: a check that really listened would hit EADDRINUSE.
+  const held = net.createServer();
+  await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => held.close());
+  const port = (held.address() as net.AddressInfo).port;
+  const r = check(t, ['listens-and-exports.cjs', '--env', `OWN_PORT=${port}`]);
+  t.is(r.status, 0, r.stderr);
+  t.regex(
+    r.stderr,
+    new RegExp(
+      `^gsup: warning: the app calls listen\\(\\) itself \\(127\\.0\\.0\\.1:${port}, at listens-and-exports\\.cjs:\\d+`,
+    ),
+  );
+  t.regex(r.stdout, /the app loads/);
 });

@@ -1,12 +1,20 @@
 // `gsup check`: resolves the configuration from every source, prints each setting's effective
-// value and where it came from, and exits 0 if gsup start would accept it.
+// value and where it came from, loads the app in a child process that never listens (as
+// Gunicorn's --check-config does), and exits 0 only if gsup start would boot it.
 
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { checkAppFile, parseAppSpec } from '../app-spec.js';
 import { resolveStart } from '../config/load.js';
 import { ConfigError, type Source } from '../config/parse.js';
 import { type AnySetting, RELOAD_KINDS, SETTINGS } from '../config/schema.js';
-import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { controlPath } from '../control/paths.js';
+import { EXIT_BOOT_ERROR, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import type { CheckResult } from '../worker/check-app.js';
 import { supervisorOptions } from './options.js';
+
+/** The child that loads the app without listening (src/worker/check-app.ts). */
+const CHECK_APP = fileURLToPath(new URL('../worker/check-app.js', import.meta.url));
 
 const SOURCE_LABEL: Record<Source, string> = {
   default: 'default',
@@ -33,14 +41,18 @@ export async function check(argv: string[]): Promise<number> {
     const rows: Array<[string, string, string]> = [];
     rows.push(['app', r.app ?? '(none)', r.appSource ? SOURCE_LABEL[r.appSource] : '-']);
     for (const s of SETTINGS) {
-      const value = r.config[s.key];
+      // A `--no-X` switch reads as its flag: `no-tui false` is the dashboard on.
+      const raw = r.config[s.key];
+      const value = s.type === 'flag' && s.flag.startsWith('no-') ? !raw : raw;
       const shown =
         s.key === 'umask' && typeof value === 'number'
           ? `0${value.toString(8).padStart(3, '0')}`
           : Array.isArray(value)
             ? value.join(' ') || '(none)'
             : value === null
-              ? '(none)'
+              ? s.key === 'control'
+                ? controlShown(r.config)
+                : '(none)'
               : String(value);
       rows.push([shownName(s), shown, SOURCE_LABEL[r.sources[s.key]]]);
     }
@@ -60,14 +72,78 @@ export async function check(argv: string[]): Promise<number> {
     if (missing) return fail(missing);
     const options = supervisorOptions(r, r.app, process.env, process.cwd());
     if (typeof options === 'string') return fail(options);
+    const loaded = await loadInChild(r.app, r.config.chdir ?? process.cwd(), options.env, {
+      nodeArgs: r.config.nodeArg,
+      timeoutS: r.config.bootTimeout,
+    });
+    if (!loaded.ok) {
+      process.stderr.write(
+        `gsup: check: the app does not load: ${loaded.message}${loaded.where ? ` (at ${loaded.where})` : ''}\n`,
+      );
+      return EXIT_BOOT_ERROR;
+    }
+    for (const l of loaded.listens) {
+      process.stderr.write(
+        `gsup: warning: the app calls listen() itself (${l.address}${l.where ? `, at ${l.where}` : ''}); remove that call and export the app: gsup listens on --bind for every worker\n`,
+      );
+    }
+    const what = loaded.kind === 'server' ? 'a server' : 'a request listener';
     process.stdout.write(
-      `${lines.join('\n')}\n\ngsup: the configuration is valid${r.file ? ` (config file ${r.file})` : ''}\n`,
+      `${lines.join('\n')}\n\ngsup: the configuration is valid${r.file ? ` (config file ${r.file})` : ''} and the app loads (${what})\n`,
     );
     return EXIT_OK;
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.message);
     throw err;
   }
+}
+
+/** Where the control socket will be, or why there is none. */
+function controlShown(config: { name: string; control: string | null; controlEnabled: boolean }) {
+  return config.controlEnabled ? controlPath(config.name, config.control) : '(off: --no-control)';
+}
+
+/** The app loaded in a child process that never listens; its own one-line error if it fails. */
+function loadInChild(
+  app: string,
+  cwd: string,
+  env: Record<string, string | undefined>,
+  opts: { nodeArgs: string[]; timeoutS: number },
+): Promise<CheckResult | { ok: false; message: string; where: null; listens: [] }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...opts.nodeArgs, CHECK_APP], {
+      cwd,
+      env: { ...env, GSUP_CHECK_APP: app },
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      serialization: 'json',
+    });
+    let result: CheckResult | null = null;
+    let stderr = '';
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-4096);
+    });
+    const failed = (message: string) => resolve({ ok: false, message, where: null, listens: [] });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      failed(`it did not finish loading within boot-timeout ${opts.timeoutS}s`);
+    }, opts.timeoutS * 1000);
+    child.on('message', (m) => {
+      result = m as CheckResult;
+    });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      failed(`cannot start node to load it: ${err.message}`);
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (result) return resolve(result);
+      const last = stderr.trim().split('\n').filter(Boolean).at(-1);
+      failed(
+        `it exited (${signal ? `signal ${signal}` : `code ${code}`}) while loading${last ? `: ${last.trim()}` : ''}`,
+      );
+    });
+  });
 }
 
 /** How a reload applies each setting: one line per reload kind, naming its settings. */
@@ -81,7 +157,7 @@ export function reloadLines(): string[] {
   return lines;
 }
 
-/** Switches read as their config-file key (tui, controlEnabled), the rest as their flag. */
+/** Every setting under its flag's name, as `gsup start --help` lists it. */
 function shownName(s: AnySetting): string {
-  return s.type === 'flag' ? s.key : s.flag;
+  return s.flag;
 }

@@ -2,8 +2,8 @@
 
 import { readFileSync } from 'node:fs';
 import { COMMANDS, signalsHelp } from '../commands.js';
-import { suggest } from '../config/parse.js';
 import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { editDistance, suggest } from '../suggest.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { remote } from './remote.js';
@@ -50,6 +50,28 @@ function wrap(text: string, width: number): string[] {
   return line ? [...lines, line] : lines;
 }
 
+/** Verbs that start a server: never offered for what may be a typo of a verb that only asks. */
+const STARTS_A_SERVER = new Set(['start', 'demo']);
+
+/** What to say about a verb gsup does not have: another tool's word for one, or a did-you-mean. */
+export function unknownVerb(verb: string): string {
+  const named = COMMANDS.find((c) => c.cli?.insteadOf?.includes(verb))?.cli;
+  if (named) {
+    return `gsup has no ${verb}; did you mean gsup ${named.verb}? (${named.doc})`;
+  }
+  const verbs = Object.keys(VERBS);
+  let guess = suggest(verb, verbs);
+  if (guess && STARTS_A_SERVER.has(guess)) {
+    // `stauts` is as near to start as to status: a typo should not lead to starting a server.
+    const asking = suggest(
+      verb,
+      verbs.filter((v) => !STARTS_A_SERVER.has(v)),
+    );
+    if (asking && editDistance(verb, asking) <= editDistance(verb, guess) + 1) guess = asking;
+  }
+  return `unknown command ${JSON.stringify(verb)}${guess ? `; did you mean ${guess}?` : ''}`;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
@@ -65,10 +87,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = VERBS[verb];
   if (!command) {
-    const guess = suggest(verb, Object.keys(VERBS));
-    process.stderr.write(
-      `gsup: unknown command ${JSON.stringify(verb)}${guess ? `; did you mean ${guess}?` : ''} (see gsup --help)\n`,
-    );
+    process.stderr.write(`gsup: ${unknownVerb(verb)} (see gsup --help)\n`);
     return EXIT_USAGE;
   }
   return command.run(rest);

@@ -3,6 +3,7 @@
 // style: the setting, the bad value, where it came from and what was expected.
 
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { suggest } from '../suggest.js';
 import {
   type AnySetting,
   type Config,
@@ -162,6 +163,18 @@ for (const s of SETTINGS) {
   if (s.short) VALUED.set(`-${s.short}`, s.flag);
 }
 
+/** Every option gsup start knows, as written on the command line (`--no-tui`, `-w`, `--help`). */
+const OPTIONS = new Set(['--help', '-h']);
+for (const s of SETTINGS) {
+  OPTIONS.add(`--${s.flag}`);
+  if (s.short) OPTIONS.add(`-${s.short}`);
+}
+
+/** True when an argument is one of gsup start's own options (with or without `=VALUE`). */
+function isOption(arg: string): boolean {
+  return OPTIONS.has(arg.split('=')[0] ?? arg);
+}
+
 /**
  * Rewrites `--node-arg --flag` and `-t -1` as `--node-arg=--flag` and `--timeout=-1`: parseArgs
  * calls a value that starts with a dash ambiguous, and a negative number deserves the setting's
@@ -180,6 +193,11 @@ function joinDashValues(argv: string[]): string[] {
     if (flag && next?.startsWith('-') && (DASH_VALUED.has(flag) || /^-\d/.test(next))) {
       out.push(`--${flag}=${next}`);
       i++;
+    } else if (flag && next !== undefined && isOption(next)) {
+      // `--timeout --no-tui`: the value was left out, and the next flag is not a value.
+      throw new ConfigError(
+        `${flag}: missing a value after ${a} (the next argument is the option ${next}); write ${a} VALUE`,
+      );
     } else out.push(a);
   }
   return out;
@@ -245,33 +263,8 @@ function knownFlags(): string[] {
   return ['help', ...SETTINGS.map((s) => s.flag)];
 }
 
-/** The closest known name within a small edit distance, or null. */
-export function suggest(input: string, names: string[]): string | null {
-  let best: string | null = null;
-  let bestDistance = Math.max(2, Math.floor(input.length / 3)) + 1;
-  for (const name of names) {
-    const d = editDistance(input, name);
-    if (d < bestDistance) {
-      best = name;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0] ?? 0;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j] ?? 0;
-      row[j] = Math.min(cur + 1, (row[j - 1] ?? 0) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length] ?? 0;
-}
+/** Did-you-mean, shared with every other room (src/suggest.ts). */
+export { suggest } from '../suggest.js';
 
 /** `gsup start --help`, generated from the schema. */
 export function startHelp(): string {

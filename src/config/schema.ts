@@ -104,6 +104,20 @@ function toList(value: unknown, rules: Rules, bad: Bad): string[] {
   return items.map((v) => toText(v, rules, (expected) => bad(expected, v)));
 }
 
+/** `env`: KEY=VALUE strings, or (in a config file) an object `{ NODE_ENV: 'production' }`. */
+function toEnvList(value: unknown, rules: Rules, bad: Bad): string[] {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return toList(value, rules, bad);
+  }
+  return Object.entries(value).map(([key, v]) => {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) bad('variable names like NODE_ENV', key);
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      bad(`a string, number or boolean for ${key}`, v);
+    }
+    return `${key}=${String(v)}`;
+  });
+}
+
 function toFlag(value: unknown, _rules: Rules, bad: Bad): boolean {
   return typeof value === 'boolean' ? value : bad('true or false');
 }
@@ -122,6 +136,7 @@ const seconds = kind('seconds', toNumber(/^\d+(\.\d+)?$/, 'a number of seconds')
 const text = kind<string>('string', toText);
 const optionalText = kind<string | null>('string', toText);
 const list = kind('list', toList);
+const envList = kind('list', toEnvList);
 const flag = kind('flag', toFlag);
 const optionalMode = kind<number | null>('octal', toMode);
 
@@ -350,11 +365,11 @@ export const SETTINGS = [
     // gsup changes its own directory once at start; workers start in it.
     reload: 'restart',
   }),
-  list('env', {
+  envList('env', {
     flag: 'env',
     metavar: 'KEY=VALUE',
     pattern: { re: /^[A-Za-z_][A-Za-z0-9_]*=/, expected: 'KEY=VALUE' },
-    doc: "set a variable in the workers' environment (repeatable)",
+    doc: "set a variable in the workers' environment (repeatable; in a config file also { KEY: 'value' })",
     default: () => [],
     defaultDoc: 'none',
     reload: 'new-workers',

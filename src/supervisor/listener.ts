@@ -33,7 +33,7 @@ export class BindError extends Error {}
 
 /** Parses `HOST:PORT`, `:PORT`, `[::1]:PORT`, `unix:/path` or `fd://N`, or returns an error line. */
 export function parseBind(value: string): BindSpec | string {
-  const expected = `bind: expected HOST:PORT, :PORT, [IPv6]:PORT, unix:/PATH or fd://N, got ${JSON.stringify(value)}`;
+  const expected = `bind: expected HOST:PORT, :PORT, [IPv6]:PORT, unix:/PATH or fd://N, got ${JSON.stringify(value)}${bindHint(value)}`;
   if (value.startsWith('unix:')) {
     const path = value.slice(5);
     return path.startsWith('/') || path.startsWith('.') ? { kind: 'unix', path } : expected;
@@ -48,6 +48,19 @@ export function parseBind(value: string): BindSpec | string {
   if (port > 65535) return `bind: port must be 0 to 65535, got ${port} in ${JSON.stringify(value)}`;
   const host = m.groups.v6 ?? (m.groups.host || '0.0.0.0');
   return { kind: 'tcp', host, port };
+}
+
+/** The address a user likely meant by a bind gsup cannot read, as `; did you mean ...?`, or ''. */
+function bindHint(value: string): string {
+  // `-b 8000`: a bare port, as other servers take it.
+  if (/^\d{1,5}$/.test(value))
+    return `; did you mean :${value} (every interface) or 127.0.0.1:${value} (this machine only)?`;
+  // `-b http://127.0.0.1:8000/`: a URL where an address goes.
+  const url = /^[a-z]+:\/\/(?<addr>[^/]+)\/?$/.exec(value)?.groups?.addr;
+  if (url && !value.startsWith('fd://')) return `; did you mean ${url}?`;
+  // `-b 127.0.0.1` or `-b localhost`: a host with no port.
+  if (/^[\w.-]+$/.test(value)) return `; add the port, e.g. ${value}:8000`;
+  return '';
 }
 
 /** Describes a bind spec the way a user wrote it. */

@@ -443,7 +443,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const more = w.warnings === WARNINGS_LOGGED;
       this.say({ type: 'worker-warning', slot: w.slot, pid: w.pid, text: msg.message, more });
     },
+    'app-listens': (w, msg) => {
+      if (this.appListensSaid.has(msg.address) || this.appListensSaid.size >= WARNINGS_LOGGED)
+        return;
+      this.appListensSaid.add(msg.address);
+      this.say({
+        type: 'app-listens',
+        slot: w.slot,
+        pid: w.pid,
+        address: msg.address,
+        where: msg.where,
+      });
+    },
   };
+
+  /** Addresses the app opened itself that were already reported: one warning each, not one per worker. */
+  private readonly appListensSaid = new Set<string>();
 
   private onMessage(w: WorkerHandle, raw: unknown): void {
     const msg = parseWorkerMessage(raw);

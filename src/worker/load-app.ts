@@ -19,10 +19,15 @@ export class AppLoadError extends Error {
   constructor(
     message: string,
     readonly where: string | null = null,
+    /** The module loaded but gave no app: nothing exported, or nothing gsup can serve. */
+    readonly noApp = false,
   ) {
     super(message);
   }
 }
+
+/** How to hand gsup the app, for a module that exports none. */
+const EXPORT_IT = 'export the app: module.exports = app (CommonJS) or export default app (ESM)';
 
 /** Imports the module named by the spec and resolves its export to a server or a listener. */
 export async function loadApp(spec: AppSpec, cwd: string): Promise<LoadedApp> {
@@ -33,34 +38,49 @@ export async function loadApp(spec: AppSpec, cwd: string): Promise<LoadedApp> {
   try {
     ns = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (err) {
-    const where = err instanceof SyntaxError ? syntaxErrorWhere(abs, cwd) : userFrame(err, cwd);
+    // A syntax error in the file has its place from `node --check`; one thrown while running
+    // (JSON.parse at import) is not in the file's syntax, and its own frames say where.
+    const where =
+      (err instanceof SyntaxError ? syntaxErrorWhere(abs, cwd) : null) ?? userFrame(err, cwd);
     throw new AppLoadError(`${spec.file} threw while loading: ${oneLine(err)}`, where);
   }
   const exportLabel = spec.exportName ?? 'default';
+  // The factory as the user wrote it: `app.js:create()`, or `app.js()` for the default export.
+  const factoryLabel = `${spec.file}${spec.exportName ? `:${spec.exportName}` : ''}()`;
   let value = pickExport(ns, spec.exportName);
   if (value === undefined) {
     const names = Object.keys(ns).filter((k) => k !== 'module.exports');
-    const found = names.length ? `it exports: ${names.join(', ')}` : 'it exports nothing';
-    const hint =
-      names.length && !spec.exportName ? `; name one, e.g. ${spec.file}:${names[0]}` : '';
-    throw new AppLoadError(`${spec.file} has no export '${exportLabel}' (${found}${hint})`);
+    if (!names.length) {
+      throw new AppLoadError(`${spec.file} exports nothing; ${EXPORT_IT}`, null, true);
+    }
+    const hint = spec.exportName ? '' : `; name one, e.g. ${spec.file}:${names[0]}`;
+    throw new AppLoadError(
+      `${spec.file} has no export '${exportLabel}' (it exports: ${names.join(', ')}${hint})`,
+      null,
+      true,
+    );
+  }
+  if (spec.exportName === null && isEmptyObject(value)) {
+    // CommonJS that never set module.exports: its default export is the empty object.
+    throw new AppLoadError(
+      `${spec.file} exports nothing (module.exports is an empty object); ${EXPORT_IT}`,
+      null,
+      true,
+    );
   }
   if (spec.factory) {
     if (typeof value !== 'function') {
       throw new AppLoadError(
-        `${spec.file}:${exportLabel}() is marked as a factory but is ${kindOf(value)}, not a function`,
+        `${factoryLabel} is marked as a factory but is ${kindOf(value)}, not a function`,
       );
     }
     try {
       value = await (value as () => unknown)();
     } catch (err) {
-      throw new AppLoadError(
-        `${spec.file}:${exportLabel}() threw: ${oneLine(err)}`,
-        userFrame(err, cwd),
-      );
+      throw new AppLoadError(`${factoryLabel} threw: ${oneLine(err)}`, userFrame(err, cwd));
     }
   }
-  return toServable(value, `${spec.file}:${exportLabel}${spec.factory ? '()' : ''}`);
+  return toServable(value, spec.factory ? factoryLabel : `${spec.file}:${exportLabel}`);
 }
 
 function pickExport(ns: Record<string, unknown>, name: string | null): unknown {
@@ -99,6 +119,17 @@ async function toServable(value: unknown, label: string): Promise<LoadedApp> {
   }
   throw new AppLoadError(
     `${label} is ${kindOf(value)}; expected a request listener (req, res), an http.Server that is not listening, an object with .callback() (Koa), or a factory written as FILE:NAME()`,
+    null,
+    true,
+  );
+}
+
+function isEmptyObject(v: unknown): boolean {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Object.getPrototypeOf(v) === Object.prototype &&
+    Object.keys(v).length === 0
   );
 }
 

@@ -13,6 +13,7 @@ import { WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { isSupervisorMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { AccessLog } from './access-log.js';
 import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
+import { asGsup, ownListenHint, watchAppListens } from './own-listen.js';
 import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
@@ -70,11 +71,15 @@ function listenOn(server: NetServer, fd: number, backlog: number): Promise<strin
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
     // The backlog as the 2nd argument: Node ignores `options.backlog` when listening on an fd.
-    server.listen({ fd }, backlog, () => {
-      server.off('error', onError);
-      const addr = server.address();
-      resolve(typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`);
-    });
+    asGsup(() =>
+      server.listen({ fd }, backlog, () => {
+        server.off('error', onError);
+        const addr = server.address();
+        resolve(
+          typeof addr === 'string' ? addr : addr ? `${addr.address}:${addr.port}` : `fd ${fd}`,
+        );
+      }),
+    );
   });
 }
 
@@ -148,6 +153,8 @@ async function main(): Promise<void> {
   // listener above existed: ask the channel itself, here and again once listening.
   if (!process.connected) orphaned();
 
+  // `app.listen(3000)` in the app: said once by the supervisor, with the port and the fix.
+  watchAppListens(cfg.cwd, (l) => send({ t: 'app-listens', address: l.address, where: l.where }));
   const spec = parseAppSpec(cfg.app);
   let app: LoadedApp;
   try {
@@ -155,7 +162,7 @@ async function main(): Promise<void> {
     app = await loadApp(spec, cfg.cwd);
   } catch (err) {
     const e = err instanceof AppLoadError ? err : new AppLoadError(oneLine(err));
-    bootFail(e.message, e.where);
+    bootFail(e.message + (e.noApp ? ownListenHint() : ''), e.where);
     return;
   }
   if (process.listenerCount('SIGINT') > 0) {
