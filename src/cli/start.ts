@@ -12,8 +12,10 @@ import { controlPath } from '../control/paths.js';
 import { ControlError, ControlServer } from '../control/server.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { reapOrphansAsInit } from '../pid1/reaper.js';
 import { BindError } from '../supervisor/listener.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { systemdFromEnv } from '../systemd/systemd.js';
 import { attachHooks, frozenSnapshot } from './hooks.js';
 import { Logger } from './logger.js';
 import { supervisorOptions } from './options.js';
@@ -114,6 +116,10 @@ export async function start(argv: string[]): Promise<number> {
   };
   if (logger) attachLogger(logger);
   process.title = `gsup: ${config.name} ${appArg}`;
+  // Under systemd (NOTIFY_SOCKET) and as PID 1 in a container: see src/systemd/ and src/pid1/.
+  const systemd = systemdFromEnv(sup, env, (text) => sup.warn(text));
+  const reaper = reapOrphansAsInit();
+  if (typeof reaper === 'string') sup.warn(reaper);
 
   // The signal front door, as Gunicorn users know it, read off the command table. Installed
   // before anything slow happens, so a signal during start-up is a command, not the default
@@ -143,6 +149,7 @@ export async function start(argv: string[]): Promise<number> {
     ? new ControlServer(sup, controlPath(config.name, config.control), config.name)
     : null;
   const release = () => {
+    systemd?.close();
     control?.close();
     pidfile?.release();
   };
