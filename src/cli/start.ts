@@ -9,7 +9,7 @@ import { type Resolved, resolveStart } from '../config/load.js';
 import { ConfigError, startHelp } from '../config/parse.js';
 import { restartNotes } from '../config/reload.js';
 import { controlPath } from '../control/paths.js';
-import { ControlError, ControlServer } from '../control/server.js';
+import { ControlDirError, ControlError, ControlServer } from '../control/server.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { reapOrphansAsInit } from '../pid1/reaper.js';
@@ -174,6 +174,9 @@ export async function start(argv: string[]): Promise<number> {
     if (replacedStale) logger?.line('info', `replaced a stale control socket at ${control?.path}`);
   } catch (err) {
     release();
+    // Exit 2 like any other bad setting: under Restart=on-failure with RestartPreventExitStatus=2
+    // a missing home is not a restart loop.
+    if (err instanceof ControlDirError) return usage(err.message);
     if (err instanceof BindError || err instanceof ControlError) return failure(err.message);
     throw err;
   }

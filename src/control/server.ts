@@ -23,6 +23,9 @@ import {
 /** The control socket cannot be made; the message is one line and names the fix. */
 export class ControlError extends Error {}
 
+/** The control socket has no usable directory: a setup mistake that a restart cannot fix. */
+export class ControlDirError extends ControlError {}
+
 /** Past this much unsent data to one client, its stream drops output (and says so) instead of queueing. */
 const MAX_PENDING_BYTES = 1024 * 1024;
 
@@ -58,7 +61,7 @@ export class ControlServer {
   async listen(): Promise<{ replacedStale: boolean }> {
     const dir = dirname(this.path);
     const unusable = makeControlDir(dir);
-    if (unusable) throw new ControlError(unusable);
+    if (unusable) throw new ControlDirError(unusable);
     const st = statSync(dir);
     const uid = process.getuid?.() ?? st.uid;
     if (st.uid !== uid || (st.mode & 0o002) !== 0) {
