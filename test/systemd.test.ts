@@ -3,9 +3,19 @@
 // that do not inherit the socket; and a gsup without its native helper, which still serves and
 // says how to get notification back.
 import { spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { cpSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
+import type { PoolSnapshot } from '../dist/supervisor/snapshot.js';
+import { formatMessage, type NotifyFields, notifyAddress } from '../dist/systemd/notify.js';
+import {
+  attachSystemd,
+  healthy,
+  statusLine,
+  TICK_HEALTHY_MS,
+  watchdogInterval,
+} from '../dist/systemd/systemd.js';
 import { openNotifySocket } from '../harness/notify-socket.js';
 import { freePort } from '../harness/ports.js';
 import { dieWithTest, get, gsup, ROOT, someoneListensOn, tempDir, until } from './helpers.js';
@@ -191,4 +201,72 @@ test('without its native helper gsup still serves, and says in one line how to g
   child.kill('SIGTERM');
   await new Promise((resolve) => child.once('exit', resolve));
   t.deepEqual(sock.messages, []);
+});
+
+// ---- the pure parts, without processes ------------------------------------------------------
+
+test('notify messages, the watchdog interval and the STATUS line, as pure functions', (t) => {
+  t.is(
+    formatMessage({ READY: 1, MAINPID: 42, STATUS: 'a\nb' }),
+    'READY=1\nMAINPID=42\nSTATUS=a b\n',
+  );
+  t.deepEqual(notifyAddress({ NOTIFY_SOCKET: '/run/systemd/notify' }), {
+    address: '/run/systemd/notify',
+  });
+  t.deepEqual(notifyAddress({ NOTIFY_SOCKET: '@abstract' }), { address: '@abstract' });
+  t.is(notifyAddress({}), null);
+  t.regex(
+    (notifyAddress({ NOTIFY_SOCKET: 'relative' }) as { error: string }).error,
+    /NOTIFY_SOCKET=relative is not/,
+  );
+  t.deepEqual(watchdogInterval({ WATCHDOG_USEC: '30000000' }, 7), { ms: 15000 });
+  t.deepEqual(watchdogInterval({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '7' }, 7), { ms: 15000 });
+  t.is(watchdogInterval({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '8' }, 7), null);
+  t.is(watchdogInterval({}, 7), null);
+  t.regex(
+    (watchdogInterval({ WATCHDOG_USEC: '30s' }, 7) as { error: string }).error,
+    /WATCHDOG_USEC=30s/,
+  );
+  const snap = {
+    ready: 4,
+    target: 4,
+    state: 'running',
+    reload: null,
+    totals: { rps: 1234.4 },
+  } as unknown as PoolSnapshot;
+  t.is(statusLine(snap), '4/4 workers ready, 1234 req/s');
+  t.is(
+    statusLine({
+      ...snap,
+      state: 'reloading',
+      reload: { newReady: 1, oldLeft: 3, oldTotal: 4, startedAt: 0 },
+    }),
+    '4/4 workers ready, 1234 req/s; reloading: 1 new ready, 3 old left',
+  );
+});
+
+test('the watchdog pings only while the pool step runs: a stalled tick means no WATCHDOG=1', (t) => {
+  const sent: NotifyFields[] = [];
+  const notifier = { address: '@x', notify: (f: NotifyFields) => sent.push(f) > 0 };
+  const source = Object.assign(new EventEmitter(), {
+    tickAgeMs: 100 as number | null,
+    snapshot: () =>
+      ({
+        ready: 1,
+        target: 1,
+        state: 'running',
+        reload: null,
+        totals: { rps: 0 },
+      }) as unknown as PoolSnapshot,
+  });
+  // The first ping is sent at once when the watchdog starts: its content shows the verdict.
+  const fresh = attachSystemd(source, notifier, { watchdogMs: 60_000 });
+  fresh.close();
+  t.deepEqual(sent, [{ WATCHDOG: 1 }]);
+  sent.length = 0;
+  source.tickAgeMs = TICK_HEALTHY_MS + 1;
+  const stalled = attachSystemd(source, notifier, { watchdogMs: 60_000 });
+  stalled.close();
+  t.deepEqual(sent, []);
+  t.true(healthy(null), 'before the pool ticks, a turning loop is healthy');
 });
