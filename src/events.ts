@@ -70,6 +70,8 @@ export type EventBody =
   | { type: 'scale'; from: number; to: number }
   | { type: 'scale-refused'; wanted: number; current: number; max: number }
   | { type: 'reload-queued' }
+  /** A reload pass begins: the config is re-read, then the workers roll (or it is refused). */
+  | { type: 'reload-begin' }
   | {
       type: 'reload-start';
       gen: number;
@@ -198,6 +200,8 @@ export function describe(e: EventBody): string {
     }
     case 'reload-queued':
       return 'reload requested while one runs; one more will follow it';
+    case 'reload-begin':
+      return 'reload: re-reading the configuration';
     case 'reload-start':
       return `reload started: replacing ${e.replacing} workers with ${plural(e.workers, 'new worker')}${e.count ? ` (${e.count})` : ''}, one new worker first`;
     case 'reload-canary-ready':
@@ -287,6 +291,8 @@ function levelOf(e: EventBody): EventLevel {
       return e.ok ? 'info' : e.outcome === 'not-started' ? 'debug' : 'error';
     case 'signal-ignored':
       return e.warn ? 'warn' : 'debug';
+    case 'reload-begin':
+      return 'debug';
     case 'worker-exit':
       switch (e.cause) {
         case 'timeout':

@@ -9,11 +9,13 @@ import { type Resolved, resolveStart } from '../config/load.js';
 import { ConfigError, startHelp } from '../config/parse.js';
 import { restartNotes } from '../config/reload.js';
 import { controlPath } from '../control/paths.js';
-import { ControlError, ControlServer } from '../control/server.js';
+import { ControlDirError, ControlError, ControlServer } from '../control/server.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
+import { reapOrphansAsInit } from '../pid1/reaper.js';
 import { BindError } from '../supervisor/listener.js';
 import { Supervisor } from '../supervisor/supervisor.js';
+import { systemdFromEnv } from '../systemd/systemd.js';
 import { attachHooks, frozenSnapshot } from './hooks.js';
 import { Logger } from './logger.js';
 import { supervisorOptions } from './options.js';
@@ -129,6 +131,10 @@ export async function start(argv: string[]): Promise<number> {
   };
   if (logger) attachLogger(logger);
   process.title = `gsup: ${config.name} ${appArg}`;
+  // Under systemd (NOTIFY_SOCKET) and as PID 1 in a container: see src/systemd/ and src/pid1/.
+  const systemd = systemdFromEnv(sup, env, (text) => sup.warn(text));
+  const reaper = reapOrphansAsInit();
+  if (typeof reaper === 'string') sup.warn(reaper);
 
   // The signal front door, as Gunicorn users know it, read off the command table. Installed
   // before anything slow happens, so a signal during start-up is a command, not the default
@@ -161,6 +167,7 @@ export async function start(argv: string[]): Promise<number> {
     ? new ControlServer(sup, controlPath(config.name, config.control), config.name)
     : null;
   const release = () => {
+    systemd?.close();
     control?.close();
     pidfile?.release();
   };
@@ -185,6 +192,9 @@ export async function start(argv: string[]): Promise<number> {
     if (replacedStale) logger?.line('info', `replaced a stale control socket at ${control?.path}`);
   } catch (err) {
     release();
+    // Exit 2 like any other bad setting: under Restart=on-failure with RestartPreventExitStatus=2
+    // a missing home is not a restart loop.
+    if (err instanceof ControlDirError) return usage(err.message);
     if (err instanceof BindError || err instanceof ControlError) return failure(err.message);
     throw err;
   }

@@ -4,13 +4,14 @@
 // directory the user owns. Bad input gets an error reply naming the problem; nothing a client sends can crash,
 // block or slow the supervisor.
 
-import { chmodSync, lstatSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { controlCommand, controlNames, type Outcome, runRequest } from '../commands.js';
 import { suggest } from '../config/parse.js';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
 import type { Supervisor } from '../supervisor/supervisor.js';
+import { makeControlDir } from './paths.js';
 import {
   lineReader,
   MAX_LINE_BYTES,
@@ -21,6 +22,9 @@ import {
 
 /** The control socket cannot be made; the message is one line and names the fix. */
 export class ControlError extends Error {}
+
+/** The control socket has no usable directory: a setup mistake that a restart cannot fix. */
+export class ControlDirError extends ControlError {}
 
 /** Past this much unsent data to one client, its stream drops output (and says so) instead of queueing. */
 const MAX_PENDING_BYTES = 1024 * 1024;
@@ -56,13 +60,8 @@ export class ControlServer {
   /** Creates the socket. Throws ControlError for a name clash or an unsafe directory. */
   async listen(): Promise<{ replacedStale: boolean }> {
     const dir = dirname(this.path);
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw new ControlError(
-        `cannot create the control socket directory ${dir}: ${(err as Error).message}`,
-      );
-    }
+    const unusable = makeControlDir(dir);
+    if (unusable) throw new ControlDirError(unusable);
     const st = statSync(dir);
     const uid = process.getuid?.() ?? st.uid;
     if (st.uid !== uid || (st.mode & 0o002) !== 0) {

@@ -65,6 +65,10 @@ export const spawnNodeWorker: Spawner = (req, on) => {
   delete env.LISTEN_FDS;
   delete env.LISTEN_PID;
   delete env.LISTEN_FDNAMES;
+  // and its notify socket and watchdog are the supervisor's: a worker must not say READY=1.
+  delete env.NOTIFY_SOCKET;
+  delete env.WATCHDOG_USEC;
+  delete env.WATCHDOG_PID;
   env.GSUP_WORKER = JSON.stringify(req.config);
   env.GSUP_SLOT = String(req.slot);
 

@@ -278,6 +278,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
+  /** Milliseconds since the periodic step last ran; null while it is not running (a watchdog reads it). */
+  get tickAgeMs(): number | null {
+    return this.timers.length > 0 ? monotonic() - this.lastTick : null;
+  }
+
   /** The address clients reach, e.g. `http://127.0.0.1:8000`. */
   get urls(): string[] {
     return this.sockets.map((l) => l.url);
@@ -567,6 +572,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Re-reads the config (if the front end gave a way to), applies it, then rolls the workers. */
   private async prepareReload(waiters: Array<(r: ReloadResult) => void>): Promise<void> {
+    this.say({ type: 'reload-begin' });
     let refused: string | null = null;
     let count: string | null = null;
     try {
