@@ -296,8 +296,11 @@ export class Dashboard {
   private followLog(): void {
     if (this.logFocused) return;
     // Re-wrap at the new width first: the scroll height depends on it.
-    (this.log as unknown as { parseContent(): void }).parseContent();
+    const log = this.log as unknown as { parseContent(): void; _userScrolled: boolean };
+    log.parseContent();
     this.log.setScrollPerc(100);
+    // As blessed's Log does after its own scroll to the end: new lines keep following.
+    log._userScrolled = false;
   }
 
   private record(snap: PoolSnapshot): void {

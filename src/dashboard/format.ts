@@ -342,11 +342,16 @@ export function shares(workers: readonly WorkerSnapshot[], room: number): Share[
       left--;
     }
   }
-  const all = workers.map((w, i) => ({ label: `w${w.slot}`, percent: percent[i] ?? 0, i }));
+  const all = workers.map((w, i) => ({
+    label: `w${w.slot}`,
+    percent: percent[i] ?? 0,
+    requests: w.requests,
+    i,
+  }));
   if (all.length <= room) return all.map(({ label, percent }) => ({ label, percent }));
   const keep = Math.max(0, room - 1);
   const top = [...all]
-    .sort((a, b) => b.percent - a.percent || a.i - b.i)
+    .sort((a, b) => b.requests - a.requests || a.i - b.i)
     .slice(0, keep)
     .sort((a, b) => a.i - b.i);
   const rest = all.length - top.length;

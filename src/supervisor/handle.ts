@@ -46,6 +46,29 @@ const NOT_READY_GRACE_MS = 2000;
 /** After SIGQUIT on a quick stop, how long before SIGKILL. */
 const QUICK_STOP_GRACE_MS = 1000;
 
+/**
+ * Requests per second between the last heartbeat sample and the newest one at least 3/4 of
+ * `windowMs` before it (the oldest if none is): whole heartbeat intervals, so the phase at which
+ * they arrive does not matter. 0 with fewer than two samples.
+ */
+export function currentRate(
+  samples: ReadonlyArray<{ at: number; requests: number }>,
+  windowMs = RATE_WINDOW_MS,
+): number {
+  const last = samples[samples.length - 1];
+  if (!last) return 0;
+  let first = samples[0];
+  for (let i = samples.length - 2; i >= 0; i--) {
+    const s = samples[i];
+    if (s && last.at - s.at >= windowMs * 0.75) {
+      first = s;
+      break;
+    }
+  }
+  if (!first || last.at === first.at) return 0;
+  return ((last.requests - first.requests) * 1000) / (last.at - first.at);
+}
+
 export class WorkerHandle implements PlanWorker {
   state: WorkerState = 'spawning';
   readonly spawnedAt = monotonic();
@@ -298,18 +321,7 @@ export class WorkerHandle implements PlanWorker {
 
   /** Requests per second now: over its last heartbeats, about RATE_WINDOW_MS (see there). */
   get rps(): number {
-    const last = this.samples[this.samples.length - 1];
-    if (!last) return 0;
-    let first = this.samples[0];
-    for (let i = this.samples.length - 2; i >= 0; i--) {
-      const s = this.samples[i];
-      if (s && last.at - s.at >= RATE_WINDOW_MS * 0.75) {
-        first = s;
-        break;
-      }
-    }
-    if (!first || last.at === first.at) return 0;
-    return ((last.requests - first.requests) * 1000) / (last.at - first.at);
+    return currentRate(this.samples);
   }
 
   /**
