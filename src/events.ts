@@ -52,7 +52,10 @@ export type EventBody =
       cause: ExitCause;
       /** The slot's last exit as the dashboard shows it (`drained`, `timeout`, `code 1`, ...). */
       reason: string;
-      /** For a timeout: where it was stuck, as one line. */
+      /**
+       * For a timeout: where it was stuck, as one line: the innermost function when `stack`
+       * carries the frames, else why there are none.
+       */
       where?: string;
       /** The pool was stopping: an exit is expected, not a crash to replace. */
       stopping: boolean;

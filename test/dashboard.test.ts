@@ -55,7 +55,7 @@ function rows(text: string): Array<[number, string]> {
   const out: Array<[number, string]> = [];
   for (const line of text.split('\n')) {
     const m =
-      /^│\s+(\d+)\s+(\d+)\s+(ready|booting|spawning|draining|replacing|flapping|timed out)\b/.exec(
+      /^│\s+(\d+)\s+(\d+)\s+(ready|booting|spawning|draining|replacing|flapping|silent|timed out)\b/.exec(
         line,
       );
     if (m) out.push([Number(m[2]), m[3] ?? '']);
@@ -207,3 +207,46 @@ test.serial('a failing dashboard restores itself and leaves the pool serving', a
   t.is((await get(url)).status, 200);
   t.is(r.sup.snapshot().ready, 2);
 });
+
+test.serial(
+  'a hung worker shows as silent, in the table and the model, long before its timeout',
+  async (t) => {
+    // A timeout far beyond the wait's deadline: only the heartbeat's absence can make it silent.
+    const r = await rig(t, { app: 'hang.js', workers: 2, timeout: 120 });
+    await r.screen('2 ready', (s) => rows(s).filter(([, st]) => st === 'ready').length === 2);
+    const url = r.sup.urls[0] ?? '';
+    get(`${url}/spin`).catch(() => undefined);
+    const text = await r.screen('one silent row', (s) => rows(s).some(([, st]) => st === 'silent'));
+    const [pid] = rows(text).find(([, st]) => st === 'silent') ?? [0];
+    const w = r.sup.snapshot().workers.find((x) => x.pid === pid);
+    t.is(w?.label, 'silent', 'the model says it, so gsup status and every view agree');
+    t.is(w?.state, 'ready');
+    t.regex(text, /workers 2\/2 ready \(1 silent\)/);
+    t.is(rows(text).filter(([, st]) => st === 'ready').length, 1, 'the other one is still ready');
+  },
+);
+
+test.serial(
+  'a timeout shows its stack once in the log pane, without the SIGINT noise',
+  async (t) => {
+    const r = await rig(t, { app: 'hang.js', workers: 1, timeout: 1 });
+    await r.screen('1 ready', (s) => /workers 1\/1 ready/.test(s));
+    const first = r.sup.snapshot().workers[0]?.pid;
+    const url = r.sup.urls[0] ?? '';
+    get(`${url}/spin`).catch(() => undefined);
+    const text = await r.screen(
+      'the replacement ready after the kill',
+      (s) =>
+        /stuck in stuckInABusyLoop/.test(s) &&
+        rows(s).some(([p, st]) => p !== first && st === 'ready'),
+    );
+    t.notRegex(text, /KEYBOARD_INTERRUPT/);
+    t.is(text.match(/at stuckInABusyLoop \(/g)?.length, 1, text);
+    t.is(
+      text.match(/stuckInABusyLoop/g)?.length,
+      2,
+      'named in the line, then its frame: nothing more',
+    );
+    t.notRegex(text, / err\] +at /, 'no frame echoed as worker output');
+  },
+);

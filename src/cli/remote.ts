@@ -132,7 +132,7 @@ async function sendAndSay(
 
 /** How each verb shows its reply (a view concern; what it sends comes from the command table). */
 const PRINTERS: Partial<Record<string, Printer>> = {
-  status: (client, parsed) => status(client, parsed.values.json === true),
+  status: (client, parsed) => status(client, parsed.values.json === true, parsed.name),
   scale: async (client, parsed, command) => {
     const r = await send(client, command, parsed.args);
     if (!r.ok) return failed(r.error);
@@ -142,10 +142,10 @@ const PRINTERS: Partial<Record<string, Printer>> = {
   },
   reload: (client) => reload(client),
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
-  subscribe: (client) => top(client),
+  subscribe: (client, parsed) => top(client, parsed.name),
 };
 
-async function status(client: ControlClient, json: boolean): Promise<number> {
+async function status(client: ControlClient, json: boolean, name?: string): Promise<number> {
   const r = await client.request({ cmd: 'status' });
   if (!r.ok) return failed(r.error);
   const snap = r.result as PoolSnapshot;
@@ -157,7 +157,7 @@ async function status(client: ControlClient, json: boolean): Promise<number> {
     process.stdout.columns && process.stdout.columns > 40 ? process.stdout.columns : 120;
   const cols = columnsFor(width);
   const lines = [
-    ...headerLines(snap, width).map(plain),
+    ...headerLines(snap, width, name).map(plain),
     '',
     plain(tableHeader(cols)),
     ...snap.workers.map((w) => plain(tableRow(w, snap, cols))),
@@ -188,7 +188,7 @@ async function stop(client: ControlClient, quick: boolean): Promise<number> {
 }
 
 /** The dashboard of a running instance, over the socket: keys act remotely, q detaches. */
-async function top(client: ControlClient): Promise<number> {
+async function top(client: ControlClient, name?: string): Promise<number> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('gsup: top needs a terminal; use gsup status for a one-off table\n');
     return EXIT_USAGE;
@@ -210,6 +210,7 @@ async function top(client: ControlClient): Promise<number> {
       source,
       commands,
       quit: 'detach',
+      name,
       onDetach: () => finish(EXIT_OK, 'gsup top: detached; the server keeps running'),
       onError: (err) =>
         finish(EXIT_FAILURE, `gsup top: the dashboard failed: ${(err as Error).message}`),

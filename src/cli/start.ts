@@ -210,6 +210,7 @@ export async function start(argv: string[]): Promise<number> {
     dashboard = new Dashboard({
       source: sup,
       commands: sup,
+      name: config.name,
       onError: (err) => {
         // The pool keeps running, and the person keeps a view of it.
         dashboard = null;

@@ -16,12 +16,17 @@ import {
 } from '../commands.js';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
 import {
+  chartScale,
   columnsFor,
   esc,
   eventLines,
+  footerLine,
   headerLines,
+  helpLines,
   outputLine,
+  shareChart,
   tableHeader,
+  tableLabel,
   tableRow,
 } from './format.js';
 
@@ -53,14 +58,15 @@ export interface DashboardOptions {
   onError?: (err: unknown) => void;
   /** Called when the terminal's input ends: the window was closed or the connection dropped. */
   onTerminalLost?: () => void;
+  /** The instance's name (`--name`), shown in the header: what `gsup status --name` takes. */
+  name?: string;
 }
 
-// Only the three charts we draw: blessed-contrib's index also loads maps, markdown and more,
-// about 7 MB of the supervisor's memory for nothing.
+// Only the two charts we draw with contrib (the share of requests is our own text): its index
+// also loads maps, markdown and more, about 7 MB of the supervisor's memory for nothing.
 const require = createRequire(import.meta.url);
 const charts = {
   line: require('blessed-contrib/lib/widget/charts/line') as typeof contrib.line,
-  bar: require('blessed-contrib/lib/widget/charts/bar') as typeof contrib.bar,
   sparkline: require('blessed-contrib/lib/widget/sparkline') as typeof contrib.sparkline,
 };
 
@@ -70,28 +76,20 @@ const HISTORY = 180;
 const CHARTS_MIN_ROWS = 34;
 const CHARTS_MIN_COLS = 90;
 const LOG_LINES_KEPT = 2000;
+/** The help box is this wide, or the terminal's width if that is less. */
+const HELP_WIDTH = 84;
 
 /** The `?` help: every command key from the command table, then the view's own keys. */
-function helpText(quit: 'stop' | 'detach'): string {
-  const line = (keys: string, text: string) => `  ${keys.padEnd(9)}${text}`;
+function helpEntries(quit: 'stop' | 'detach'): Array<[string, string]> {
   const commandLines = keyBindings()
     .filter((b) => b.help !== undefined)
-    .map((b) =>
-      line(
-        keyLabel(b),
-        quit === 'detach' && b.command.name === 'stop'
-          ? 'detach; the server keeps running'
-          : (b.help ?? ''),
-      ),
-    );
-  return [
-    '{bold}Keys{/bold}',
-    '',
-    ...commandLines,
-    ...VIEW_KEYS.map((v) => line(v.label, v.help)),
-    '',
-    'Press any key to close.',
-  ].join('\n');
+    .map((b): [string, string] => [
+      keyLabel(b),
+      quit === 'detach' && b.command.name === 'stop'
+        ? 'detach; the server keeps running'
+        : (b.help ?? ''),
+    ]);
+  return [...commandLines, ...VIEW_KEYS.map((v): [string, string] => [v.label, v.help])];
 }
 
 type Widget = blessed.Widgets.BlessedElement;
@@ -105,6 +103,7 @@ export class Dashboard {
   private readonly log: blessed.Widgets.Log;
   private readonly footer: blessed.Widgets.BoxElement;
   private readonly help: blessed.Widgets.BoxElement;
+  private readonly helpEntries: Array<[string, string]>;
   private charts: Widget[] = [];
   private chartsShown = false;
   private readonly rpsHistory: number[] = [];
@@ -113,6 +112,8 @@ export class Dashboard {
   private selectedPid: number | null = null;
   private rowPids: number[] = [];
   private logFocused = false;
+  /** The terminal width the log was last laid out for. */
+  private logWidth = 0;
   private stopping = false;
   private destroyed = false;
   private timer: NodeJS.Timeout | null = null;
@@ -189,25 +190,29 @@ export class Dashboard {
       height: 1,
       tags: true,
     });
-    const help = helpText(options.quit ?? 'stop');
+    this.helpEntries = helpEntries(options.quit ?? 'stop');
     this.help = blessed.box({
       parent: this.screen,
       top: 'center',
       left: 'center',
-      width: 84,
-      height: help.split('\n').length + 3,
+      width: HELP_WIDTH,
+      height: 3,
       border: { type: 'line' },
       label: ' help ',
       tags: true,
-      content: help,
       hidden: true,
       style: { border: { fg: 'yellow' } },
     });
-    this.footer.setContent(this.footerText());
+    this.layoutHelp();
     this.screen.on('keypress', (ch: string | undefined, key: blessed.Widgets.Events.IKeyEventArg) =>
       this.guard(() => this.onKey(ch, key)),
     );
-    this.screen.on('resize', () => this.guard(() => this.refresh()));
+    this.screen.on('resize', () =>
+      this.guard(() => {
+        if (!this.help.hidden) this.layoutHelp();
+        this.refresh();
+      }),
+    );
     // The terminal went away (window closed, ssh dropped): nothing left to draw on.
     const input = options.input ?? process.stdin;
     input.once('end', () => this.options.onTerminalLost?.());
@@ -247,9 +252,13 @@ export class Dashboard {
     const snap = this.options.source.snapshot();
     this.lastSnapshot = snap;
     this.record(snap);
-    this.layout(snap);
-    const width = Math.max(20, (this.screen.width as number) - 2);
-    this.header.setContent(headerLines(snap, width).join('\n'));
+    const screenWidth = this.screen.width as number;
+    const width = Math.max(20, screenWidth - 2);
+    // One column spare: a full last column makes some terminals (and blessed) wrap.
+    const header = headerLines(snap, screenWidth - 1, this.options.name);
+    this.layout(snap, header.length);
+    this.header.setContent(header.join('\n'));
+    this.footer.setContent(this.footerText(screenWidth - 1));
     const cols = columnsFor(width - 1);
     this.tableTitle.setContent(tableHeader(cols));
     this.rowPids = snap.workers.map((w) => w.pid);
@@ -260,8 +269,38 @@ export class Dashboard {
       this.table.select(Math.max(0, index));
       this.selectedPid = this.rowPids[Math.max(0, index)] ?? null;
     }
+    this.labelTable();
     if (this.chartsShown) this.drawCharts(snap);
     this.screen.render();
+  }
+
+  /** The table's title says how many rows are out of sight, and which way. */
+  private labelTable(): void {
+    const shown = Math.max(1, this.table.height as number);
+    const first = (this.table as unknown as { childBase?: number }).childBase ?? 0;
+    this.tableBox.setLabel(tableLabel(this.rowPids.length, first, shown));
+  }
+
+  /** Sizes the help to the terminal: whole lines, borders on screen, wrapped at words. */
+  private layoutHelp(): void {
+    const cols = (this.screen.width as number) || HELP_WIDTH;
+    const rows = (this.screen.height as number) || 24;
+    const width = Math.min(HELP_WIDTH, cols);
+    const lines = helpLines(this.helpEntries, width - 2);
+    this.help.width = width;
+    this.help.height = Math.min(rows, lines.length + 2);
+    this.help.setContent(lines.join('\n'));
+  }
+
+  /** Keeps the log's newest lines in sight after its size changed, unless a person scrolls it. */
+  private followLog(): void {
+    if (this.logFocused) return;
+    // Re-wrap at the new width first: the scroll height depends on it.
+    const log = this.log as unknown as { parseContent(): void; _userScrolled: boolean };
+    log.parseContent();
+    this.log.setScrollPerc(100);
+    // As blessed's Log does after its own scroll to the end: new lines keep following.
+    log._userScrolled = false;
   }
 
   private record(snap: PoolSnapshot): void {
@@ -274,10 +313,10 @@ export class Dashboard {
   }
 
   /** Places the widgets for the current terminal size. Charts go first when room is short. */
-  private layout(snap: PoolSnapshot): void {
+  private layout(snap: PoolSnapshot, headerH: number): void {
     const rows = this.screen.height as number;
     const cols = this.screen.width as number;
-    const headerH = 3;
+    this.header.height = headerH;
     const body = Math.max(4, rows - headerH - 1);
     const wantCharts = rows >= CHARTS_MIN_ROWS && cols >= CHARTS_MIN_COLS;
     const chartsH = wantCharts ? Math.min(12, Math.floor(body / 3)) : 0;
@@ -286,8 +325,13 @@ export class Dashboard {
     this.tableBox.top = headerH;
     this.tableBox.height = tableH;
     this.table.height = Math.max(1, tableH - 3);
-    this.log.top = headerH + tableH + chartsH;
-    this.log.height = Math.max(3, rest - tableH);
+    const logTop = headerH + tableH + chartsH;
+    const logH = Math.max(3, rest - tableH);
+    const logMoved = this.log.top !== logTop || this.log.height !== logH || this.logWidth !== cols;
+    this.log.top = logTop;
+    this.log.height = logH;
+    this.logWidth = cols;
+    if (logMoved) this.followLog();
     const chartsTop = headerH + tableH;
     const geometry = `${chartsTop}:${chartsH}:${cols}`;
     if (
@@ -314,19 +358,16 @@ export class Dashboard {
       style: { line: 'green', text: 'white', baseline: 'blue' },
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
-    const bar = charts.bar({
-      screen: this.screen,
+    const share = blessed.box({
       top,
       left: half,
       width: quarter,
       height,
-      label: ' share of requests % ',
-      barWidth: 3,
-      barSpacing: 1,
-      xOffset: 0,
-      maxHeight: 100,
-      border: { type: 'line', fg: 'blue' },
-    } as never) as unknown as Widget;
+      label: ' share of requests ',
+      tags: true,
+      border: { type: 'line' },
+      style: { border: { fg: 'blue' } },
+    }) as Widget;
     const spark = charts.sparkline({
       screen: this.screen,
       top,
@@ -339,28 +380,35 @@ export class Dashboard {
       border: { type: 'line', fg: 'blue' },
     } as never) as unknown as Widget;
     // Appended, not parented: contrib's charts build their canvas when attached.
-    for (const w of [line, bar, spark]) {
+    for (const w of [line, share, spark]) {
       w.set('geometry', geometry);
       this.screen.append(w);
     }
-    return [line, bar, spark];
+    return [line, share, spark];
   }
 
   private drawCharts(snap: PoolSnapshot): void {
-    const [line, bar, spark] = this.charts as unknown as [
-      { setData(d: unknown): void },
-      { setData(d: unknown): void; width: number },
+    const [line, share, spark] = this.charts as unknown as [
+      { setData(d: unknown): void; options: Record<string, unknown> },
+      blessed.Widgets.BoxElement,
       { setData(titles: string[], data: number[][]): void },
     ];
     const ys = this.rpsHistory.length > 1 ? this.rpsHistory : [0, ...this.rpsHistory];
-    line.setData([{ title: 'req/s', x: ys.map(() => ' '), y: ys, style: { line: 'green' } }]);
-    const total = snap.workers.reduce((n, w) => n + w.requests, 0);
-    const fit = Math.max(1, Math.floor(((bar.width as number) - 2) / 4));
-    const shown = snap.workers.slice(0, fit);
-    bar.setData({
-      titles: shown.map((w) => `w${w.slot}`),
-      data: shown.map((w) => (total > 0 ? Math.round((w.requests * 100) / total) : 0)),
+    // Round steps, and a gap between the widest label and the axis.
+    const scale = chartScale(Math.max(...ys));
+    Object.assign(line.options, {
+      maxY: scale.maxY,
+      numYLabels: scale.numYLabels,
+      wholeNumbersOnly: true,
+      xLabelPadding: scale.labelWidth * 2,
+      xPadding: scale.labelWidth * 2 + 2,
     });
+    line.setData([{ title: 'req/s', x: ys.map(() => ' '), y: ys, style: { line: 'green' } }]);
+    share.setContent(
+      shareChart(snap.workers, (share.width as number) - 2, (share.height as number) - 2).join(
+        '\n',
+      ),
+    );
     const cpuNow = this.cpuHistory[this.cpuHistory.length - 1] ?? 0;
     const rssNow = this.rssHistory[this.rssHistory.length - 1] ?? 0;
     spark.setData(
@@ -411,6 +459,7 @@ export class Dashboard {
         this.focusLog(true);
         return;
       case 'help':
+        this.layoutHelp();
         this.help.show();
         this.help.setFront();
         this.scheduleRender();
@@ -449,6 +498,7 @@ export class Dashboard {
     const next = Math.max(0, Math.min(this.rowPids.length - 1, at + by));
     this.selectedPid = this.rowPids[next] ?? null;
     this.table.select(next);
+    this.labelTable();
     this.scheduleRender();
   }
 
@@ -497,8 +547,8 @@ export class Dashboard {
     }, 30);
   }
 
-  /** One entry per command (from the command table), then the view's keys. */
-  private footerText(): string {
+  /** One entry per command (from the command table), then the view's keys, fitted to `width`. */
+  private footerText(width: number): string {
     const commands = COMMANDS.flatMap((c) =>
       c.footer
         ? [
@@ -514,7 +564,7 @@ export class Dashboard {
       ...VIEW_KEYS.map((v) => [v.footer, v.action]),
       ...commands.filter(([k]) => k === 'q'),
     ];
-    return keys.map(([k, what]) => `{inverse} ${k} {/inverse} ${what}`).join(' ');
+    return footerLine(keys as Array<[string, string]>, width);
   }
 
   /** A dashboard error must never take the workers down: restore the terminal and report. */

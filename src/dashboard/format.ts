@@ -24,7 +24,14 @@ const COLUMNS: Column[] = [
   { title: 'UPTIME', width: 7, priority: 3, align: 'right', cell: (w) => duration(w.uptimeMs) },
   { title: 'REQS', width: 8, priority: 1, align: 'right', cell: (w) => count(w.requests) },
   { title: 'REQ/S', width: 7, priority: 1, align: 'right', cell: (w) => rate(w.rps) },
-  { title: 'INFL', width: 4, priority: 2, align: 'right', cell: (w) => String(w.inFlight) },
+  {
+    title: 'INFL',
+    width: 4,
+    priority: 2,
+    align: 'right',
+    // A silent worker's count is from before it went quiet: unknown now.
+    cell: (w) => (w.label === 'silent' ? '?' : String(w.inFlight)),
+  },
   { title: 'P99', width: 7, priority: 2, align: 'right', cell: (w) => ms(w.p99Ms) },
   { title: 'LAG', width: 6, priority: 4, align: 'right', cell: (w) => ms(w.lagMs) },
   {
@@ -95,7 +102,7 @@ function stateColor(w: WorkerSnapshot): string | null {
     case 'draining':
       return 'yellow';
     default:
-      return 'red'; // timed out, flapping, exited
+      return 'red'; // silent, timed out, flapping, exited
   }
 }
 
@@ -108,33 +115,325 @@ export function heartbeatColor(ageMs: number | null, timeoutMs: number): string 
   return 'green';
 }
 
-/** The header's lines: who and where, then how the pool is doing. */
-export function headerLines(s: PoolSnapshot, width: number): string[] {
-  const where = s.listening.join(' ') || '(not bound)';
-  const first = `{bold}gsup ${s.versions.gsup}{/bold} (pid ${s.pid})  node ${s.versions.node}  app {bold}${esc(s.app)}{/bold}  ${esc(where)}  up ${duration(s.uptimeMs)}`;
-  const second = [
-    stateText(s),
-    // During a reload old and new workers serve side by side: more may be ready than wanted.
-    s.ready > s.target
-      ? `workers {bold}${s.ready}{/bold} ready, ${s.target} wanted (${s.live} live)`
-      : `workers {bold}${s.ready}/${s.target}{/bold} ready (${s.live} live)`,
-    `{bold}${rate(s.totals.rps)}{/bold} req/s`,
-    `${count(s.totals.requests)} requests`,
-    `${s.totals.inFlight} in flight`,
-    `5xx ${count(s.totals.status[4])}`,
-  ].join('  ');
-  let third = `reloads ${s.totals.reloads}  restarts ${s.totals.restarts}  timeout ${s.timeoutMs ? secs(s.timeoutMs) : 'off'}  max-workers ${s.maxWorkers}`;
-  if (s.waiting.length > 0) {
-    const w = s.waiting
-      .map(
-        (x) =>
-          `slot ${x.slot} flapping (${x.failures} failed boots, retry in ${secs(x.retryInMs)})`,
-      )
-      .join('; ');
-    third += `  {red-fg}${esc(w)}{/red-fg}`;
+/**
+ * One item of a header line. `forms` go from the longest to the shortest; an empty form means the
+ * item may be left out. When a line is too wide, the item with the lowest `givesWay` steps down
+ * first; an item with one form always shows (the line wraps rather than lose it).
+ */
+export interface HeaderItem {
+  forms: string[];
+  givesWay?: number;
+}
+
+/** The header's lines: who and where, then how the pool is doing, then its counters. */
+export function headerLines(s: PoolSnapshot, width: number, name?: string): string[] {
+  return headerGroups(s, name).flatMap((items) => fitLine(items, width));
+}
+
+/** The header's three lines, as items; a new header item is one more entry here. */
+export function headerGroups(s: PoolSnapshot, name?: string): HeaderItem[][] {
+  const app = esc(s.app);
+  const appBase = esc(s.app.split('/').pop() ?? s.app);
+  const who: HeaderItem[] = [
+    {
+      forms: [
+        `{bold}gsup ${s.versions.gsup}{/bold} (pid ${s.pid})`,
+        `{bold}gsup{/bold} (pid ${s.pid})`,
+      ],
+      givesWay: 3,
+    },
+    // The name `gsup status --name`, `gsup top --name` and the other verbs take.
+    ...(name ? [{ forms: [`name {bold}${esc(name)}{/bold}`] }] : []),
+    ...(s.listening.length > 0
+      ? s.listening.map((url) => ({ forms: [esc(url)] }))
+      : [{ forms: ['(not bound)'] }]),
+    {
+      forms:
+        appBase === app
+          ? [`app {bold}${app}{/bold}`]
+          : [`app {bold}${app}{/bold}`, `app {bold}${appBase}{/bold}`],
+      givesWay: 1,
+    },
+    { forms: [`up ${duration(s.uptimeMs)}`, ''], givesWay: 2 },
+    { forms: [`node ${s.versions.node}`, ''], givesWay: 0 },
+  ];
+  // During a reload old and new workers serve side by side: more may be ready than wanted.
+  const silent = s.workers.filter((w) => w.label === 'silent').length;
+  const live = [
+    s.live !== s.ready ? `${s.live} live` : '',
+    silent > 0 ? `{red-fg}${silent} silent{/red-fg}` : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const detail = live ? ` (${live})` : '';
+  const how: HeaderItem[] = [
+    { forms: [stateText(s)] },
+    {
+      forms: [
+        s.ready > s.target
+          ? `workers {bold}${s.ready}{/bold} ready, ${s.target} wanted${detail}`
+          : `workers {bold}${s.ready}/${s.target}{/bold} ready${detail}`,
+      ],
+    },
+    {
+      forms: [
+        `{bold}${rate(s.totals.rps)}{/bold} req/s (last 2s)`,
+        `{bold}${rate(s.totals.rps)}{/bold} req/s (2s)`,
+      ],
+      givesWay: 0,
+    },
+    {
+      forms: [`${count(s.totals.requests)} requests`, `${count(s.totals.requests)} reqs`],
+      givesWay: 1,
+    },
+    { forms: [`${s.totals.inFlight} in flight`] },
+    { forms: [paint(s.totals.status[4] > 0 ? 'red' : null, `5xx ${count(s.totals.status[4])}`)] },
+  ];
+  const counters: HeaderItem[] = [
+    { forms: [`reloads ${s.totals.reloads}`] },
+    { forms: [`restarts ${s.totals.restarts}`] },
+    { forms: [`timeout ${s.timeoutMs ? secs(s.timeoutMs) : 'off'}`] },
+    { forms: [`max-workers ${s.maxWorkers}`, `max ${s.maxWorkers}`], givesWay: 0 },
+    ...waitingItems(s),
+  ];
+  return [who, how, counters];
+}
+
+/** Slots waiting out a backoff: each by name when there are one or two, else one summary. */
+function waitingItems(s: PoolSnapshot): HeaderItem[] {
+  const red = (t: string) => `{red-fg}${esc(t)}{/red-fg}`;
+  if (s.waiting.length > 2) {
+    const next = Math.min(...s.waiting.map((x) => x.retryInMs));
+    const slots = s.waiting.map((x) => x.slot).join(', ');
+    return [
+      {
+        forms: [
+          red(`${s.waiting.length} slots flapping (${slots}; next retry in ${secs(next)})`),
+          red(`${s.waiting.length} slots flapping`),
+        ],
+      },
+    ];
   }
-  const lines = [first, second, third];
-  return lines.map((l) => clip(l, width));
+  return s.waiting.map((x) => ({
+    forms: [
+      red(`slot ${x.slot} flapping (${x.failures} failed boots, retry in ${secs(x.retryInMs)})`),
+      red(`slot ${x.slot} flapping`),
+    ],
+  }));
+}
+
+const GAP = '  ';
+
+/**
+ * Lays items out in `width` columns: the whole line if it fits, else items step down to shorter
+ * forms (lowest `givesWay` first), and what still does not fit wraps to more lines. Items are never
+ * cut in the middle unless one alone is wider than the line.
+ */
+export function fitLine(items: HeaderItem[], width: number): string[] {
+  const at = items.map(() => 0);
+  const text = () =>
+    items
+      .map((it, i) => it.forms[at[i] ?? 0] ?? '')
+      .filter((t) => t !== '')
+      .join(GAP);
+  for (;;) {
+    if (visibleLength(text()) <= width) return [text()];
+    let pick = -1;
+    items.forEach((it, i) => {
+      if ((at[i] ?? 0) >= it.forms.length - 1) return;
+      const best = pick === -1 ? Number.POSITIVE_INFINITY : (items[pick]?.givesWay ?? 99);
+      if ((it.givesWay ?? 99) <= best) pick = i;
+    });
+    if (pick === -1) break;
+    at[pick] = (at[pick] ?? 0) + 1;
+  }
+  const lines: string[] = [];
+  let line = '';
+  for (const [i, it] of items.entries()) {
+    const t = it.forms[at[i] ?? 0] ?? '';
+    if (t === '') continue;
+    const joined = line === '' ? t : `${line}${GAP}${t}`;
+    if (line !== '' && visibleLength(joined) > width) {
+      lines.push(clip(line, width));
+      line = t;
+    } else line = joined;
+  }
+  if (line !== '') lines.push(clip(line, width));
+  return lines;
+}
+
+/** The footer: one entry per command key and view key, as compact as the width needs. */
+export function footerLine(entries: Array<[keys: string, label: string]>, width: number): string {
+  const forms = [
+    entries.map(([k, what]) => `{inverse} ${esc(k)} {/inverse} ${what}`).join(' '),
+    entries.map(([k, what]) => `{inverse}${esc(k)}{/inverse} ${what}`).join('  '),
+    entries.map(([k, what]) => `{inverse}${esc(k)}{/inverse} ${what}`).join(' '),
+  ];
+  return clip(forms.find((f) => visibleLength(f) <= width) ?? forms[forms.length - 1] ?? '', width);
+}
+
+/** The `?` help as lines of at most `width` characters: keys, then their text wrapped under it. */
+export function helpLines(
+  entries: Array<[keys: string, text: string]>,
+  width: number,
+  title = '{bold}Keys{/bold}',
+): string[] {
+  const keyWidth = Math.max(...entries.map(([k]) => k.length)) + 3;
+  const textWidth = Math.max(10, width - keyWidth - 2);
+  const lines = [title, ''];
+  for (const [keys, text] of entries) {
+    wrapWords(text, textWidth).forEach((part, i) => {
+      lines.push(`  ${(i === 0 ? keys : '').padEnd(keyWidth)}${esc(part)}`);
+    });
+  }
+  lines.push('', ...wrapWords('Press any key to close.', width));
+  return lines;
+}
+
+/** Splits text at spaces into lines of at most `width` characters (a longer word is cut). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line === '') line = word;
+    else if (line.length + 1 + word.length <= width) line += ` ${word}`;
+    else {
+      lines.push(line);
+      line = word;
+    }
+    while (line.length > width) {
+      lines.push(line.slice(0, width));
+      line = line.slice(width);
+    }
+  }
+  if (line !== '' || lines.length === 0) lines.push(line);
+  return lines;
+}
+
+/** The characters a tagged line takes on screen. */
+export function visibleLength(text: string): number {
+  return plain(text).length;
+}
+
+/** One bar of the share chart. */
+export interface Share {
+  label: string;
+  /** Whole percent; the bars add up to 100 when anything was served. */
+  percent: number;
+}
+
+/**
+ * Each worker's share of the requests its live workers served, as whole percents that add up to
+ * 100 (largest remainders), in slot order. When more than `room` would show, the largest
+ * `room - 1` are kept and the rest are summed into one "others" entry that says how many.
+ */
+export function shares(workers: readonly WorkerSnapshot[], room: number): Share[] {
+  const total = workers.reduce((n, w) => n + w.requests, 0);
+  const exact = workers.map((w) => (total > 0 ? (w.requests * 100) / total : 0));
+  const percent = exact.map(Math.floor);
+  if (total > 0) {
+    let left = 100 - percent.reduce((a, b) => a + b, 0);
+    const byRemainder = exact
+      .map((v, i) => [v - Math.floor(v), i] as const)
+      .sort((a, b) => b[0] - a[0]);
+    for (const [, i] of byRemainder) {
+      if (left <= 0) break;
+      percent[i] = (percent[i] ?? 0) + 1;
+      left--;
+    }
+  }
+  const all = workers.map((w, i) => ({
+    label: `w${w.slot}`,
+    percent: percent[i] ?? 0,
+    requests: w.requests,
+    i,
+  }));
+  if (all.length <= room) return all.map(({ label, percent }) => ({ label, percent }));
+  const keep = Math.max(0, room - 1);
+  const top = [...all]
+    .sort((a, b) => b.requests - a.requests || a.i - b.i)
+    .slice(0, keep)
+    .sort((a, b) => a.i - b.i);
+  const rest = all.length - top.length;
+  const others = 100 - top.reduce((n, s) => n + s.percent, 0);
+  return [
+    ...top.map(({ label, percent }) => ({ label, percent })),
+    { label: `${rest} others`, percent: total > 0 ? others : 0 },
+  ];
+}
+
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/** A horizontal bar `percent`% of `width` cells long, in eighths of a cell. */
+export function bar(percent: number, width: number): string {
+  const eighths = Math.round((Math.max(0, Math.min(100, percent)) / 100) * width * 8);
+  return '█'.repeat(Math.floor(eighths / 8)) + (EIGHTHS[eighths % 8] ?? '');
+}
+
+/**
+ * The share chart's text for a box of `width`×`height` cells: every worker as `label bar NN%`,
+ * in as many columns as fit; the top ones and "N others" when even that is not enough.
+ */
+export function shareChart(
+  workers: readonly WorkerSnapshot[],
+  width: number,
+  height: number,
+): string[] {
+  if (height < 1 || width < 8) return [];
+  const MIN_BAR = 3;
+  const labelWidth = (list: Share[]) => Math.max(3, ...list.map((s) => s.label.length));
+  // Columns of at least label + bar + " 100%", two spaces apart.
+  const columnsFit = (lw: number) =>
+    Math.max(1, Math.floor((width + 2) / (lw + 1 + MIN_BAR + 5 + 2)));
+  let list = shares(workers, Math.max(1, columnsFit(3) * height));
+  let columns = columnsFit(labelWidth(list));
+  if (list.length > columns * height) {
+    list = shares(workers, Math.max(1, columns * height));
+    columns = columnsFit(labelWidth(list));
+  }
+  const lw = labelWidth(list);
+  const used = Math.min(columns, Math.max(1, Math.ceil(list.length / height)));
+  const colWidth = Math.floor((width + 2) / used) - 2;
+  const barWidth = Math.max(1, colWidth - lw - 1 - 5);
+  const rows = Math.min(height, list.length);
+  const lines: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const cells: string[] = [];
+    for (let c = 0; c < used; c++) {
+      const s = list[c * rows + r];
+      if (!s) continue;
+      const pct = `${String(s.percent).padStart(3)}%`;
+      cells.push(
+        `${esc(s.label.padEnd(lw))} {green-fg}${bar(s.percent, barWidth).padEnd(barWidth)}{/green-fg} ${pct}`,
+      );
+    }
+    lines.push(cells.join('  '));
+  }
+  return lines;
+}
+
+/** The req/s chart's y axis: whole, round steps (1, 2, 5 × 10ⁿ), the top label at or above `max`. */
+export function chartScale(max: number): { maxY: number; numYLabels: number; labelWidth: number } {
+  const raw = Math.max(max, 1) / 4;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = Math.max(1, ([1, 2, 5, 10].find((m) => m * mag >= raw) ?? 10) * mag);
+  const n = Math.max(1, Math.ceil(max / step));
+  // Half a step of room above the top label, which contrib draws only below maxY.
+  return {
+    maxY: step * (n + 0.5),
+    numYLabels: n + 0.5,
+    labelWidth: String(step * n).length,
+  };
+}
+
+/** The worker table's title: says when rows are out of sight and which way they are. */
+export function tableLabel(total: number, first: number, shown: number): string {
+  if (total <= shown) return ' workers ';
+  const above = first > 0;
+  const below = first + shown < total;
+  const arrows = above && below ? '↑↓' : above ? '↑' : '↓';
+  const range = above ? `${first + 1}–${first + shown}` : String(shown);
+  return ` workers: ${range} of ${total} shown, ${arrows} for more `;
 }
 
 function stateText(s: PoolSnapshot): string {
@@ -148,14 +447,26 @@ function stateText(s: PoolSnapshot): string {
   return `{bold}${s.state.toUpperCase()}{/bold}`;
 }
 
+/** How many frames of a stuck stack the log pane shows under its line. */
+export const STACK_FRAMES_SHOWN = 4;
+
 /** A lifecycle event as a log line, colored by level; a timeout's top frames follow it. */
-export function eventLines(e: PoolEvent): string[] {
+export function eventLines(e: PoolEvent, cwd = process.cwd()): string[] {
   const color = e.level === 'error' ? 'red' : e.level === 'warn' ? 'yellow' : null;
   const head = `${clock(e.at)} ${esc(e.message)}`;
   const lines = [color ? `{${color}-fg}${head}{/${color}-fg}` : head];
-  for (const frame of (e.stack ?? []).slice(0, 5))
-    lines.push(`{red-fg}         at ${esc(frame)}{/red-fg}`);
+  const stack = e.stack ?? [];
+  for (const frame of stack.slice(0, STACK_FRAMES_SHOWN))
+    lines.push(`{red-fg}         at ${esc(shortFrame(frame, cwd))}{/red-fg}`);
+  if (stack.length > STACK_FRAMES_SHOWN)
+    lines.push(`{red-fg}         … ${stack.length - STACK_FRAMES_SHOWN} more frames{/red-fg}`);
   return lines;
+}
+
+/** A stack frame with its file URL shortened: relative to `cwd` when under it, else a path. */
+export function shortFrame(frame: string, cwd: string): string {
+  const base = cwd.endsWith('/') ? cwd : `${cwd}/`;
+  return frame.split(`file://${base}`).join('').split('file://').join('');
 }
 
 /** A worker's output line, made safe: no escape sequences, no blessed tags, no control bytes. */

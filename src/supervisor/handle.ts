@@ -21,8 +21,15 @@ const MOVES: Record<WorkerState, WorkerState[]> = {
   exited: [],
 };
 
-/** How far back req/s and latency percentiles look. */
+/** How far back latency percentiles and utilization look. */
 const WINDOW_MS = 10_000;
+/**
+ * How far back req/s looks: "now", as heartbeats (about one a second) allow. The rate is taken
+ * between the last heartbeat and the newest one at least 3/4 of this before it (two heartbeats
+ * back at the usual period), so it counts whole heartbeat intervals and falls to 0 two
+ * heartbeats after the traffic stops.
+ */
+export const RATE_WINDOW_MS = 2000;
 /** After SIGINT on a timeout, how long Node gets to print the stuck stack before SIGKILL. */
 const STACK_GRACE_MS = 1500;
 /** No KEYBOARD_INTERRUPT line this long after SIGINT: the app listens for SIGINT; ask the inspector. */
@@ -31,10 +38,36 @@ const SIGINT_ANSWER_MS = 500;
 const INSPECTOR_GRACE_MS = 3500;
 /** Node prints this on stderr once SIGUSR1 opened the inspector. */
 const INSPECTOR_LINE = /^Debugger listening on (ws:\/\/\S+)/;
+/** What Node prints when its inspector opens, is dialled and is left: not the app's output. */
+const INSPECTOR_NOTICE =
+  /^(Debugger listening on |For help, see: |Debugger attached\.|Debugger ending on )/;
 /** A worker drained before it was ready gets this long to exit before SIGKILL. */
 const NOT_READY_GRACE_MS = 2000;
 /** After SIGQUIT on a quick stop, how long before SIGKILL. */
 const QUICK_STOP_GRACE_MS = 1000;
+
+/**
+ * Requests per second between the last heartbeat sample and the newest one at least 3/4 of
+ * `windowMs` before it (the oldest if none is): whole heartbeat intervals, so the phase at which
+ * they arrive does not matter. 0 with fewer than two samples.
+ */
+export function currentRate(
+  samples: ReadonlyArray<{ at: number; requests: number }>,
+  windowMs = RATE_WINDOW_MS,
+): number {
+  const last = samples[samples.length - 1];
+  if (!last) return 0;
+  let first = samples[0];
+  for (let i = samples.length - 2; i >= 0; i--) {
+    const s = samples[i];
+    if (s && last.at - s.at >= windowMs * 0.75) {
+      first = s;
+      break;
+    }
+  }
+  if (!first || last.at === first.at) return 0;
+  return ((last.requests - first.requests) * 1000) / (last.at - first.at);
+}
 
 export class WorkerHandle implements PlanWorker {
   state: WorkerState = 'spawning';
@@ -194,26 +227,45 @@ export class WorkerHandle implements PlanWorker {
 
   // ---- what it says -------------------------------------------------------------------------
 
-  /** A line of its stderr: part of the stuck stack while one is being collected. */
-  stderrLine(line: string): void {
-    if (this.stuckStack === null) return;
+  /**
+   * A line of its stderr: part of the stuck stack while one is being collected. Returns true for
+   * the lines of Node's own trace (KEYBOARD_INTERRUPT, its frames, the blank line after) and the
+   * inspector's notices: the exit event shows the stack once, so they are not echoed as output.
+   */
+  stderrLine(line: string): boolean {
+    if (this.stuckStack === null) return false;
     if (/^\s+at /.test(line)) {
       // A SIGINT trace that comes late (a loaded machine) still counts, unless the inspector won.
       if (this.stackFrom !== 'inspector') {
         this.stuckStack.push(line.trim().replace(/^at /, ''));
         this.stackFrom = 'sigint';
       }
-    } else if (line.startsWith('KEYBOARD_INTERRUPT')) this.sigintSeen = true;
-    else if (this.inspectorAsked) {
+      return this.sigintSeen;
+    }
+    if (line.startsWith('KEYBOARD_INTERRUPT')) {
+      this.sigintSeen = true;
+      return true;
+    }
+    if (this.sigintSeen && line.trim() === '') return true;
+    if (this.inspectorAsked) {
       const m = INSPECTOR_LINE.exec(line);
       if (m?.[1]) this.dialInspector(m[1]);
+      return INSPECTOR_NOTICE.test(line);
     }
+    return false;
   }
 
-  /** Where a timed-out worker was stuck, as one line. */
-  whereStuck(): string {
+  /**
+   * Where a timed-out worker was stuck, as one line. With `framesFollow` (the event carries the
+   * stack, and every view prints its frames under the line) only the innermost function is named.
+   */
+  whereStuck(framesFollow = false): string {
     const frames = this.stuckStack ?? [];
     const via = this.stackFrom === 'inspector' ? ' (paused through the inspector)' : '';
+    if (frames.length && framesFollow) {
+      const fn = /^(.+?) \(/.exec(frames[0] ?? '')?.[1];
+      return `${fn ? `stuck in ${fn}` : `stuck at ${frames[0]}`}${via}`;
+    }
     if (frames.length) return `stuck at ${frames.slice(0, 3).join(' ← ')}${via}`;
     if (this.sigintSeen) {
       return 'no JavaScript was running: it was waiting (on I/O, a timer, or a promise that never settles)';
@@ -267,12 +319,9 @@ export class WorkerHandle implements PlanWorker {
     }
   }
 
-  /** Requests per second over the recent window. */
+  /** Requests per second now: over its last heartbeats, about RATE_WINDOW_MS (see there). */
   get rps(): number {
-    const first = this.samples[0];
-    const last = this.samples[this.samples.length - 1];
-    if (!first || !last || last.at === first.at) return 0;
-    return ((last.requests - first.requests) * 1000) / (last.at - first.at);
+    return currentRate(this.samples);
   }
 
   /**

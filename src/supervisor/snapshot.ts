@@ -17,12 +17,16 @@ export interface WorkerSnapshot {
   /** The code generation it loaded: 1 at start, +1 per reload. */
   gen: number;
   state: WorkerState;
-  /** The state as a person reads it: adds `timed out` and `replacing` to the lifecycle states. */
+  /**
+   * The state as a person reads it: adds `timed out`, `silent` (ready, but its heartbeat is
+   * overdue: see SILENT_AFTER_HEARTBEATS), `replacing` and `flapping` to the lifecycle states.
+   */
   label: string;
   /** Set when this worker is being replaced (reload or recycle) and still serves until then. */
   replacing: 'reload' | 'recycle' | null;
   uptimeMs: number;
   requests: number;
+  /** Requests per second now: over its last ~2 s of heartbeats; 0 while it is silent. */
   rps: number;
   inFlight: number;
   /** Milliseconds since boot with at least one request in flight (from its last heartbeat). */
@@ -96,15 +100,29 @@ export interface SlotRecord {
   lastExit: string | null;
 }
 
-/** One worker as the views see it. */
+/**
+ * A ready worker is `silent` once this many heartbeat periods passed without one: two missed in a
+ * row, plus one of slack for a busy machine. With the usual 1 s period that is 3 s, and always
+ * 3/4 of the timeout or less (the period is at most a quarter of it), so a hung worker shows as
+ * silent before it is killed.
+ */
+export const SILENT_AFTER_HEARTBEATS = 3;
+
+/** One worker as the views see it; `heartbeatMs` is the period workers send heartbeats at. */
 export function workerSnapshot(
   w: WorkerHandle,
   slot: SlotRecord,
   replacing: 'reload' | 'recycle' | null,
   now: number,
+  heartbeatMs = 1000,
 ): WorkerSnapshot {
+  const silent =
+    w.state === 'ready' &&
+    w.lastHeartbeat !== null &&
+    now - w.lastHeartbeat > SILENT_AFTER_HEARTBEATS * heartbeatMs;
   let label: string = w.state;
   if (w.timedOut) label = 'timed out';
+  else if (silent) label = 'silent';
   else if (replacing && w.state === 'ready') label = 'replacing';
   else if (w.state === 'booting' && slot.failures > 0) label = 'flapping';
   return {
@@ -117,7 +135,8 @@ export function workerSnapshot(
     replacing,
     uptimeMs: now - w.spawnedAt,
     requests: w.requests,
-    rps: Math.round(w.rps * 10) / 10,
+    // A silent worker serves nothing now, whatever its last heartbeats said.
+    rps: silent || w.timedOut ? 0 : Math.round(w.rps * 10) / 10,
     inFlight: w.stats?.inFlight ?? 0,
     busyMs: w.stats?.busyMs ?? 0,
     utilization: w.utilization === null ? null : Math.round(w.utilization * 1000) / 1000,

@@ -245,7 +245,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const run = this.run;
     const workers = [...this.workers.values()]
       .sort((a, b) => a.slot - b.slot || a.id - b.id)
-      .map((w) => workerSnapshot(w, this.slots.get(w.slot), this.replacing(w), now));
+      .map((w) =>
+        workerSnapshot(
+          w,
+          this.slots.get(w.slot),
+          this.replacing(w),
+          now,
+          heartbeatMs(this.options.timeout),
+        ),
+      );
     const held = new Set(
       [...this.workers.values()].filter((w) => w.active && !isStale(w, run)).map((w) => w.slot),
     );
@@ -419,7 +427,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         message: (raw) => w && this.onMessage(w, raw),
         line: (stream, line) => {
           if (!w) return;
-          if (stream === 'stderr') w.stderrLine(line);
+          // Node's SIGINT trace of a stuck worker is shown once, by its exit event, not echoed.
+          if (stream === 'stderr' && w.stderrLine(line)) return;
           this.emit('output', { slot, pid: w.pid, stream, line });
         },
         exited: (code, signal) => w && this.reap(w, code, signal),
@@ -509,7 +518,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const restart = cause === 'timeout' || cause === 'crashed' || cause === 'killed';
     if (restart) this.totals.restarts++;
     this.slots.exited(w.slot, reason, restart);
-    const where = w.timedOut ? w.whereStuck() : undefined;
+    // A timeout's event carries the stack, whose frames every view prints under its line.
+    const where = w.timedOut ? w.whereStuck(cause === 'timeout') : undefined;
     // A boot that timed out says where it was stuck once, in its boot failure line.
     if (cause === 'boot-timeout' && w.bootError && where) {
       w.bootError = { ...w.bootError, message: `${w.bootError.message}; ${where}` };
