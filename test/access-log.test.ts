@@ -49,7 +49,11 @@ test('the access format: Gunicorn atoms, headers both ways, escaped values', (t)
     f(ENTRY),
     '10.0.0.7 - - [01/Dec/2026:18:05:09 +0000] "GET /items?id=3 HTTP/1.1" 404 9 "http://a/" "curl/8" GET /items id=3 HTTP/1.1 12500 13 0.012500 0 <4242> r\\x221 text/plain',
   );
-  t.is(escapeValue('a\nb"c\\'), 'a\\x0Ab\\x22c\\x5C', 'a request cannot forge a line or break a quote');
+  t.is(
+    escapeValue('a\nb"c\\'),
+    'a\\x0Ab\\x22c\\x5C',
+    'a request cannot forge a line or break a quote',
+  );
   t.is(escapeValue('plain /path?x=1'), 'plain /path?x=1');
 });
 
