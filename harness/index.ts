@@ -7,6 +7,7 @@ export * from './http.js';
 export * from './log.js';
 export * from './ports.js';
 export * from './procfs.js';
+export * from './prometheus.js';
 export * from './shell.js';
 export * from './tmp.js';
 export * from './tmux.js';

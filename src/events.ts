@@ -35,6 +35,8 @@ interface Who {
 export type EventBody =
   | { type: 'listening'; url: string }
   | { type: 'unlistening'; url: string }
+  /** The metrics and health endpoints (--metrics) listen at `url`, e.g. `http://127.0.0.1:9100`. */
+  | { type: 'metrics-listening'; url: string }
   | ({ type: 'worker-spawn'; gen: number } & Who)
   | ({ type: 'worker-ready'; gen: number; bootMs: number } & Who)
   | { type: 'pool-ready'; workers: number }
@@ -164,6 +166,8 @@ export function describe(e: EventBody): string {
       return `listening at ${e.url}`;
     case 'unlistening':
       return `no longer listening at ${e.url}`;
+    case 'metrics-listening':
+      return `metrics and health at ${e.url} (/metrics, /healthz, /readyz)`;
     case 'worker-spawn':
       return `booting ${who(e)}`;
     case 'worker-ready':

@@ -80,6 +80,7 @@ function snapshot(workers: WorkerSnapshot[], over: Partial<PoolSnapshot> = {}): 
     },
     reload: null,
     workers,
+    slots: [],
     waiting: [],
     events: [],
     ...over,

@@ -18,7 +18,7 @@ import {
 } from '../scripts/settings-table.js';
 import { dieWithTest, gsup, gsupVerb, killQuietly, load, ROOT, tempDir, until } from './helpers.js';
 
-const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md'];
+const DOCS = ['README.md', 'docs/deploy.md', 'docs/design.md', 'docs/metrics.md'];
 const BIN = join(ROOT, 'bin/gsup.js');
 
 /** Runs a command in the repository to completion; its output is kept for the failure message. */

@@ -4,6 +4,7 @@
 import { compileAccessFormat } from '../access-format.js';
 import type { Resolved } from '../config/load.js';
 import { groupId, userIds } from '../config/users.js';
+import { parseMetricsAddress } from '../metrics/address.js';
 import { type BindSpec, formatBind, parseBind } from '../supervisor/listener.js';
 import type { SupervisorOptions } from '../supervisor/supervisor.js';
 
@@ -38,6 +39,10 @@ export function supervisorOptions(
     const key = formatBind(b);
     if (seen.has(key)) return `bind: ${key} is given twice`;
     seen.add(key);
+  }
+  if (config.metrics) {
+    const metrics = parseMetricsAddress(config.metrics, binds);
+    if (typeof metrics === 'string') return metrics;
   }
   let uid: number | undefined;
   let gid: number | undefined;

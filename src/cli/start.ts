@@ -166,8 +166,11 @@ export async function start(argv: string[]): Promise<number> {
   const control = config.controlEnabled
     ? new ControlServer(sup, controlPath(config.name, config.control), config.name)
     : null;
+  // prom-client is loaded only when --metrics asks for it.
+  let metrics: { close(): void } | null = null;
   const release = () => {
     systemd?.close();
+    metrics?.close();
     control?.close();
     pidfile?.release();
   };
@@ -188,6 +191,19 @@ export async function start(argv: string[]): Promise<number> {
       }
     }
     const { replacedStale } = (await control?.listen()) ?? { replacedStale: false };
+    if (config.metrics) {
+      // Before the pool starts: an address in use refuses the start, and every worker is counted.
+      const served = await (await import('../metrics/index.js')).serveMetrics(
+        sup,
+        config.metrics,
+        options.binds,
+      );
+      if (typeof served === 'string') {
+        release();
+        return failure(served);
+      }
+      metrics = served;
+    }
     await sup.start();
     if (replacedStale) logger?.line('info', `replaced a stale control socket at ${control?.path}`);
   } catch (err) {

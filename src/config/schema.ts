@@ -320,6 +320,19 @@ export const SETTINGS = [
     defaultDoc: 'none',
     reload: 'restart',
   }),
+  optionalText('metrics', {
+    flag: 'metrics',
+    metavar: 'ADDRESS',
+    pattern: {
+      re: /^(unix:\/.+|(\[[0-9A-Fa-f:.]+\]|[^:[\]\s]*):\d{1,5})$/,
+      expected: 'HOST:PORT, :PORT, [IPv6]:PORT or unix:/PATH',
+    },
+    doc: 'serve Prometheus metrics (/metrics) and health checks (/healthz, /readyz) here, from the supervisor',
+    default: () => null,
+    defaultDoc: 'off',
+    // The supervisor opens this server once, at start.
+    reload: 'restart',
+  }),
   optionalText('config', {
     flag: 'config',
     short: 'c',

@@ -5,7 +5,7 @@
 import { monotonic } from '../clock.js';
 import { type ExitCause, exitHow } from '../events.js';
 import type { SparseHistogram } from '../histogram.js';
-import { quantile } from '../histogram.js';
+import { BUCKETS, quantile } from '../histogram.js';
 import type { WorkerStats } from '../ipc.js';
 import { captureStack } from './inspector-stack.js';
 import type { Ending, PlanWorker } from './plan.js';
@@ -76,7 +76,11 @@ export class WorkerHandle implements PlanWorker {
   lastHeartbeat: number | null = null;
   stats: WorkerStats | null = null;
   cpu: number | null = null;
+  /** CPU time (user + system) in seconds, as last read from outside; null before the first read. */
+  cpuSeconds: number | null = null;
   rss: number | null = null;
+  /** Every latency it reported since boot, per histogram bucket: what the metrics' histogram sums. */
+  readonly latencyTotal = new Float64Array(BUCKETS);
   /** Asked to be replaced (max-requests, `k`): it keeps serving until its successor is ready. */
   recycling = false;
   ending: Ending | null = null;
@@ -308,6 +312,10 @@ export class WorkerHandle implements PlanWorker {
     const now = monotonic();
     this.lastHeartbeat = now;
     this.stats = stats;
+    for (const [bucket, n] of stats.latency) {
+      if (bucket >= 0 && bucket < BUCKETS)
+        this.latencyTotal[bucket] = (this.latencyTotal[bucket] ?? 0) + n;
+    }
     this.samples.push({
       at: now,
       requests: stats.requests,

@@ -2,6 +2,7 @@
 // control socket. Plain data, built on demand by the supervisor; no view keeps its own copy.
 
 import type { PoolEvent } from '../events.js';
+import { BUCKETS, type SparseHistogram } from '../histogram.js';
 import type { WorkerHandle } from './handle.js';
 
 /** The lifecycle of one worker process. */
@@ -86,8 +87,28 @@ export interface PoolSnapshot {
   };
   reload: { newReady: number; oldLeft: number; oldTotal: number; startedAt: number } | null;
   workers: WorkerSnapshot[];
+  /** Per slot, what every worker that held it did: lasting counts that survive replacement. */
+  slots: SlotTotals[];
   waiting: WaitingSlot[];
   events: PoolEvent[];
+}
+
+/**
+ * What the workers of one slot did since gsup started, exited ones included: counts that never go
+ * backwards when a worker is replaced (the metrics' counters read these).
+ */
+export interface SlotTotals {
+  slot: number;
+  /** Requests started. */
+  requests: number;
+  /** Finished responses per status class: index 0 is 1xx ... index 4 is 5xx. */
+  status: [number, number, number, number, number];
+  /** Milliseconds with at least one request in flight. */
+  busyMs: number;
+  /** CPU time in seconds (user + system), as read every second from outside the workers. */
+  cpuSeconds: number;
+  /** Every reported latency, cumulative: [bucket, count] pairs of src/histogram.ts's buckets. */
+  latency: SparseHistogram;
 }
 
 /** What the supervisor keeps per slot, across the workers that have held it. */
@@ -153,11 +174,22 @@ export function workerSnapshot(
   };
 }
 
+/** The lasting counts of one slot, dense while they are kept. */
+interface SlotCounts {
+  requests: number;
+  status: [number, number, number, number, number];
+  busyMs: number;
+  cpuSeconds: number;
+  latency: Float64Array;
+}
+
 /** Counts that outlive the workers: requests and statuses of exited ones, restarts, reloads. */
 export class Totals {
   private requestsOfExited = 0;
   private busyMsOfExited = 0;
   private readonly statusOfExited: [number, number, number, number, number] = [0, 0, 0, 0, 0];
+  /** The exited workers' counts, per slot. */
+  private readonly exitedBySlot = new Map<number, SlotCounts>();
   restarts = 0;
   reloads = 0;
 
@@ -166,6 +198,37 @@ export class Totals {
     this.requestsOfExited += w.requests;
     this.busyMsOfExited += w.stats?.busyMs ?? 0;
     if (w.stats) for (let i = 0; i < 5; i++) this.statusOfExited[i as 0] += w.stats.status[i as 0];
+    let kept = this.exitedBySlot.get(w.slot);
+    if (!kept) {
+      kept = emptyCounts();
+      this.exitedBySlot.set(w.slot, kept);
+    }
+    addWorker(kept, w);
+  }
+
+  /** Each slot's lasting counts: its exited workers' plus its live ones', in slot order. */
+  slots(live: Iterable<WorkerHandle>): SlotTotals[] {
+    const bySlot = new Map<number, SlotCounts>();
+    const of = (slot: number) => {
+      let c = bySlot.get(slot);
+      if (!c) {
+        c = emptyCounts();
+        bySlot.set(slot, c);
+      }
+      return c;
+    };
+    for (const [slot, kept] of this.exitedBySlot) addCounts(of(slot), kept);
+    for (const w of live) addWorker(of(w.slot), w);
+    return [...bySlot.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([slot, c]) => ({
+        slot,
+        requests: c.requests,
+        status: c.status,
+        busyMs: c.busyMs,
+        cpuSeconds: Math.round(c.cpuSeconds * 1000) / 1000,
+        latency: sparse(c.latency),
+      }));
   }
 
   /** The pool's totals: the exited workers' counts plus the live ones'. */
@@ -200,4 +263,42 @@ export function poolUtilization(workers: readonly WorkerSnapshot[]): number | nu
     n++;
   }
   return n === 0 ? null : Math.round((sum / n) * 1000) / 1000;
+}
+
+function emptyCounts(): SlotCounts {
+  return {
+    requests: 0,
+    status: [0, 0, 0, 0, 0],
+    busyMs: 0,
+    cpuSeconds: 0,
+    latency: new Float64Array(BUCKETS),
+  };
+}
+
+function addCounts(into: SlotCounts, c: SlotCounts): void {
+  into.requests += c.requests;
+  into.busyMs += c.busyMs;
+  into.cpuSeconds += c.cpuSeconds;
+  for (let i = 0; i < 5; i++) into.status[i as 0] += c.status[i as 0];
+  for (let i = 0; i < BUCKETS; i++) into.latency[i] = (into.latency[i] ?? 0) + (c.latency[i] ?? 0);
+}
+
+function addWorker(into: SlotCounts, w: WorkerHandle): void {
+  into.requests += w.requests;
+  into.busyMs += w.stats?.busyMs ?? 0;
+  into.cpuSeconds += w.cpuSeconds ?? 0;
+  if (w.stats) for (let i = 0; i < 5; i++) into.status[i as 0] += w.stats.status[i as 0];
+  for (let i = 0; i < BUCKETS; i++) {
+    into.latency[i] = (into.latency[i] ?? 0) + (w.latencyTotal[i] ?? 0);
+  }
+}
+
+/** The non-empty buckets of a dense histogram, as [bucket, count] pairs. */
+function sparse(dense: Float64Array): SparseHistogram {
+  const out: SparseHistogram = [];
+  for (let i = 0; i < dense.length; i++) {
+    const n = dense[i] ?? 0;
+    if (n > 0) out.push([i, n]);
+  }
+  return out;
 }

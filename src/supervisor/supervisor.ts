@@ -234,6 +234,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.say({ type: 'warning', text: message });
   }
 
+  /** Records an event from a part of gsup that runs beside the pool (the metrics server). */
+  record(body: EventBody): PoolEvent {
+    return this.say(body);
+  }
+
   /** Records a signal that gsup received and ignores on purpose (USR2, WINCH, PIPE, ...). */
   signalIgnored(signal: string, why: string, warn: boolean): void {
     this.say({ type: 'signal-ignored', signal, why, warn });
@@ -281,6 +286,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           }
         : null,
       workers,
+      slots: this.totals.slots(this.workers.values()),
       waiting: this.slots.waiting(now, held, this.target),
       events: this.events.slice(-EVENTS_KEPT),
     };

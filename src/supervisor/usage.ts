@@ -6,8 +6,8 @@ import pidusage from 'pidusage';
 /** How often CPU and RSS are read. */
 export const USAGE_MS = 1000;
 
-/** Reads one process's CPU % and RSS in bytes. */
-export type UsageReader = (pid: number) => Promise<{ cpu: number; memory: number }>;
+/** Reads one process's CPU %, RSS in bytes and (if known) its CPU time in ms. */
+export type UsageReader = (pid: number) => Promise<{ cpu: number; memory: number; ctime?: number }>;
 
 /** pidusage, with its history kept a few polls long so CPU % is over one interval (never 0: it leaks). */
 export const readUsage: UsageReader = (pid) => pidusage(pid, { maxage: USAGE_MS * 4 });
@@ -15,7 +15,12 @@ export const readUsage: UsageReader = (pid) => pidusage(pid, { maxage: USAGE_MS 
 /** Polls every target's usage; a poll still running when the next is due is skipped. */
 export function usagePoller(
   read: UsageReader,
-  targets: () => Array<{ pid: number; cpu: number | null; rss: number | null }>,
+  targets: () => Array<{
+    pid: number;
+    cpu: number | null;
+    rss: number | null;
+    cpuSeconds?: number | null;
+  }>,
 ): () => Promise<void> {
   let polling = false;
   return async () => {
@@ -28,6 +33,7 @@ export function usagePoller(
             const u = await read(w.pid);
             w.cpu = u.cpu;
             w.rss = u.memory;
+            if (u.ctime !== undefined) w.cpuSeconds = u.ctime / 1000;
           } catch {
             // the worker exited between listing and reading
           }
