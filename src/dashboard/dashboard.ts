@@ -15,6 +15,7 @@ import {
   VIEW_KEYS,
 } from '../commands.js';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
+import { workersLabel } from './adapt.js';
 import {
   columnsFor,
   esc,
@@ -252,6 +253,7 @@ export class Dashboard {
     this.header.setContent(headerLines(snap, width).join('\n'));
     const cols = columnsFor(width - 1);
     this.tableTitle.setContent(tableHeader(cols));
+    this.tableBox.setLabel(workersLabel(snap, width));
     this.rowPids = snap.workers.map((w) => w.pid);
     this.table.setItems(snap.workers.map((w) => tableRow(w, snap, cols)) as never);
     let index = this.selectedPid === null ? 0 : this.rowPids.indexOf(this.selectedPid);

@@ -12,14 +12,17 @@ export type UsageReader = (pid: number) => Promise<{ cpu: number; memory: number
 /** pidusage, with its history kept a few polls long so CPU % is over one interval (never 0: it leaks). */
 export const readUsage: UsageReader = (pid) => pidusage(pid, { maxage: USAGE_MS * 4 });
 
-/** Polls every target's usage; a poll still running when the next is due is skipped. */
+/**
+ * Polls every target's usage; a poll still running when the next is due is skipped. Resolves
+ * true when this call read fresh values (memory recycling counts readings, not calls).
+ */
 export function usagePoller(
   read: UsageReader,
   targets: () => Array<{ pid: number; cpu: number | null; rss: number | null }>,
-): () => Promise<void> {
+): () => Promise<boolean> {
   let polling = false;
   return async () => {
-    if (polling) return;
+    if (polling) return false;
     polling = true;
     try {
       await Promise.all(
@@ -36,5 +39,6 @@ export function usagePoller(
     } finally {
       polling = false;
     }
+    return true;
   };
 }
