@@ -4,7 +4,10 @@
 // Every wait is on a typed event (no sleeps), with the harness's generous deadlines.
 
 import test from 'ava';
-import { get, gsup, gsupVerb, load } from './helpers.js';
+import { Dashboard } from '../dist/dashboard/dashboard.js';
+import { Supervisor } from '../dist/index.js';
+import { get, gsup, gsupVerb, load, poolOptions, tempDir, until } from './helpers.js';
+import { HeadlessTerminal } from './term.js';
 
 /** Keeps `n` loops of connection-per-request GETs going until stopped; counts answers and failures. */
 function hammer(url: string, n: number): { stop: () => Promise<{ ok: number; failed: string[] }> } {
@@ -161,4 +164,73 @@ test('memory recycling: a worker that leaks is replaced gracefully, and no reque
   t.true(result.ok > 0);
   t.deepEqual(result.errors, [], `${result.failed} failed`);
   t.is(result.failed, 0);
+});
+
+test('the dashboard: the worker table says whether autoscale is on, with its bounds and signals; a toggles it', async (t) => {
+  const sup = new Supervisor(
+    poolOptions({
+      workers: 1,
+      adapt: {
+        autoscale: false,
+        minWorkers: 1,
+        maxWorkers: 3,
+        scaleUpAfter: 3,
+        scaleDownAfter: 30,
+        scaleCooldown: 5,
+        maxWorkerMemory: null,
+        minWorkerAge: 60,
+      },
+    }),
+  );
+  const term = new HeadlessTerminal(120, 30);
+  const dash = new Dashboard({
+    source: sup,
+    commands: sup,
+    refreshMs: 200,
+    input: term.input,
+    output: term.output,
+  });
+  t.teardown(async () => {
+    dash.destroy();
+    await sup.stop({ quick: true });
+  });
+  await sup.start();
+  dash.start();
+  const screen = async (what: string, cond: (text: string) => boolean) => {
+    try {
+      await until(what, () => cond(term.text()));
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\nscreen:\n${term.text()}`);
+    }
+  };
+  await screen('the table says autoscale is off', (s) => s.includes('workers · autoscale off'));
+  term.press('a');
+  await until('autoscale on', () => sup.snapshot().autoscale?.enabled === true);
+  // Once sampled, the signals show: utilization, the accept queue (TCP: a number), lag.
+  await screen('the table shows autoscale on with its bounds and signals', (s) =>
+    /workers · autoscale on 1\.\.3: util [\d.-]+, \d+ queued, lag/.test(s),
+  );
+  t.true(sup.snapshot().events.some((e) => e.type === 'autoscale-set' && e.enabled));
+  term.press('a');
+  await until('autoscale off', () => sup.snapshot().autoscale?.enabled === false);
+  await screen('off again', (s) => s.includes('workers · autoscale off'));
+});
+
+test('a unix socket has no queue length to read: the signal is unknown and the snapshot says why', async (t) => {
+  const dir = tempDir(t, 'adapt-unix');
+  const sup = new Supervisor(
+    poolOptions({ workers: 1, binds: [{ kind: 'unix', path: `${dir}/app.sock` }] }),
+  );
+  t.teardown(() => sup.stop({ quick: true }));
+  await sup.start();
+  await until(
+    'a sample with utilization',
+    () => sup.snapshot().autoscale?.signals?.utilization != null,
+  );
+  const a = sup.snapshot().autoscale;
+  t.is(a?.signals?.queued, null);
+  t.regex(
+    a?.queueNote ?? '',
+    /unix sockets: not counted \(\/proc\/net\/unix has no queue length\)/,
+  );
 });
