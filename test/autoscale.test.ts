@@ -123,8 +123,8 @@ test('quiet is judged only after the down window has passed since the pool settl
 });
 
 test('scale-down keeps the remaining workers under the target utilization (hysteresis)', (t) => {
-  // 2 workers at 0.3: one would run at 0.6, under 0.7: allowed. 2 at 0.3 with a high target mark
-  // is the edge; 2 workers at 0.36 are not quiet at all (above the low mark).
+  // 2 workers at 0.3: one would run at 0.6, under the 0.7 target: allowed. With a target of 0.5
+  // the same pool keeps both: the one left would run above it, and the next look would scale up.
   t.like(decide({ samples: series(0, 60_000, () => ({ utilization: 0.3 })) }), {
     do: 'scale',
     to: 1,
