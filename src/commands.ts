@@ -4,7 +4,7 @@
 // verbs and their help, and the README's steering table are all read off this table: a new
 // command is one new row. A shared root module: it imports no view and only the pure scale policy.
 
-import { parseScale, type ScaleRequest, type ScaleResult } from './scale.js';
+import { type AutoscaleResult, parseScale, type ScaleRequest, type ScaleResult } from './scale.js';
 
 type MaybePromise<T> = T | Promise<T>;
 
@@ -15,6 +15,8 @@ export interface Pool {
   stop(opts?: { quick?: boolean }): unknown;
   recycle(pid: number, why?: string): MaybePromise<boolean>;
   kill(pid: number): MaybePromise<boolean>;
+  /** Autoscaling on, off, or the other way; absent on a door that cannot reach it. */
+  autoscale?(on: boolean | 'toggle'): MaybePromise<AutoscaleResult>;
   /** The snapshot `status` answers with; a remote pool has none to give synchronously. */
   snapshot?(): unknown;
   /** USR1: the log file is the CLI's, not the pool's; absent where there is none. */
@@ -334,6 +336,50 @@ const kill = command<{ pid: number }>({
   run: (pool, { pid }) => settle(pool.kill(pid), (done) => found('kill', pid, done)),
 });
 
+const autoscale = command<{ on: boolean | 'toggle' }>({
+  name: 'autoscale',
+  doc: 'turn autoscaling on or off: workers between `--min-workers` and `--max-workers`, by utilization, the accept queue and event-loop lag',
+  args: '"on": true, false or "toggle"',
+  keys: [
+    {
+      keys: ['a'],
+      help: 'autoscale on / off (between min-workers and max-workers)',
+      args: () => ({ on: 'toggle' }),
+      note: () => 'key a: autoscale on / off',
+    },
+  ],
+  cli: {
+    verb: 'autoscale',
+    usage: 'gsup autoscale on|off',
+    doc: 'gsup autoscale on | off: let the pool size itself, or stop it',
+    flags: {},
+    positionals: [1, 1],
+    args: (_values, [arg]) =>
+      arg === 'on'
+        ? { on: true }
+        : arg === 'off'
+          ? { on: false }
+          : `autoscale: expected on or off, got ${shown(arg)} (usage: gsup autoscale on)`,
+  },
+  control: true,
+  parse: (req) => {
+    const on = req.on;
+    if (on === true || on === 'on') return { on: true };
+    if (on === false || on === 'off') return { on: false };
+    if (on === 'toggle') return { on: 'toggle' };
+    return `autoscale: expected "on" as true, false or "toggle", got ${shown(on)}`;
+  },
+  encode: (args) => ({ on: args.on }),
+  run: (pool, { on }) => {
+    if (!pool.autoscale) return { ok: false, error: 'autoscale: this door cannot reach the pool' };
+    return settle(pool.autoscale(on), (r) =>
+      r.ok
+        ? { ok: true, result: { enabled: r.enabled, min: r.min, max: r.max, workers: r.workers } }
+        : { ok: false, error: `autoscale: ${r.error}` },
+    );
+  },
+});
+
 const reopen = command<NoArgs>({
   name: 'reopen',
   doc: 'reopen the log file (after logrotate moved it)',
@@ -374,6 +420,7 @@ export const COMMANDS: readonly Command[] = [
   reload,
   recycle,
   kill,
+  autoscale,
   stop,
   reopen,
   subscribe,

@@ -41,7 +41,12 @@ export type EventBody =
   | ({ type: 'worker-ready'; gen: number; bootMs: number } & Who)
   | { type: 'pool-ready'; workers: number }
   | ({ type: 'worker-drain'; why: 'scaled down' | 'replaced by reload' | 'recycled' } & Who)
-  | ({ type: 'worker-recycle'; why: string } & Who)
+  | ({
+      type: 'worker-recycle';
+      why: string;
+      /** Set when it is recycled for memory: the reading and the limit, in bytes. */
+      memory?: { rssBytes: number; limitBytes: number; samples: number };
+    } & Who)
   | ({ type: 'worker-kill' } & Who)
   | ({ type: 'worker-timeout'; silentMs: number; timeoutS: number } & Who)
   | ({ type: 'worker-boot-timeout'; bootTimeoutS: number } & Who)
@@ -74,6 +79,22 @@ export type EventBody =
   | ({ type: 'worker-bad-message'; text: string; more: boolean } & Who)
   | { type: 'scale'; from: number; to: number }
   | { type: 'scale-refused'; wanted: number; current: number; max: number }
+  | {
+      type: 'autoscale';
+      direction: 'up' | 'down';
+      from: number;
+      to: number;
+      /** Why, as one line: "utilization 0.93 over 3 s, 37 connections queued". */
+      reason: string;
+      /** The values decided on: mean utilization, most connections queued, mean lag (ms), over the window. */
+      signals: {
+        utilization: number | null;
+        queued: number | null;
+        lagMs: number | null;
+        windowMs: number;
+      };
+    }
+  | { type: 'autoscale-set'; enabled: boolean; min: number; max: number; workers: number }
   | { type: 'reload-queued' }
   /** A reload pass begins: the config is re-read, then the workers roll (or it is refused). */
   | { type: 'reload-begin' }
@@ -201,6 +222,12 @@ export function describe(e: EventBody): string {
       return `${who(e)} sent ${e.text}; ignored${e.more ? ' (further bad messages from it are ignored silently)' : ''}`;
     case 'scale':
       return `scaling from ${e.from} to ${e.to} workers`;
+    case 'autoscale':
+      return `autoscale ${e.from}→${e.to}: ${e.reason}`;
+    case 'autoscale-set':
+      return e.enabled
+        ? `autoscale on: between ${e.min} and ${e.max} workers (now ${e.workers})`
+        : `autoscale off: the pool stays at ${plural(e.workers, 'worker')}`;
     case 'scale-refused': {
       const limit = e.wanted < 1 ? 'never goes below 1' : `is capped at max-workers ${e.max}`;
       return `cannot scale to ${e.wanted}: the pool ${limit}; staying at ${e.current}`;

@@ -50,3 +50,8 @@ export function parseScale(input: unknown): ScaleRequest | null {
 export function formatScale(req: ScaleRequest): string {
   return 'to' in req ? String(req.to) : `${req.by >= 0 ? '+' : ''}${req.by}`;
 }
+
+/** The answer to turning autoscaling on or off: the state it is now in, or why not. */
+export type AutoscaleResult =
+  | { ok: true; enabled: boolean; min: number; max: number; workers: number }
+  | { ok: false; error: string };

@@ -1,6 +1,7 @@
 // Turns a resolved configuration into the supervisor's options: sockets (or systemd's), the
 // workers' user, group and environment. Used at start and again on every reload.
 
+import { availableParallelism } from 'node:os';
 import { compileAccessFormat } from '../access-format.js';
 import type { Resolved } from '../config/load.js';
 import { groupId, userIds } from '../config/users.js';
@@ -85,6 +86,21 @@ export function supervisorOptions(
     maxRequestsJitter: config.maxRequestsJitter,
     accessLog: config.accessLog,
     accessLogFormat: config.accessLogFormat,
+    adapt: {
+      autoscale: config.autoscale,
+      minWorkers: config.minWorkers,
+      // An explicit --max-workers bounds autoscaling; its default (64) would let a busy CPU-bound
+      // pool grow far past the machine's cores, so the autoscaler's own default is 2 × CPUs.
+      maxWorkers:
+        resolved.sources.maxWorkers === 'default'
+          ? Math.max(2 * availableParallelism(), config.workers, config.minWorkers)
+          : config.maxWorkers,
+      scaleUpAfter: config.scaleUpAfter,
+      scaleDownAfter: config.scaleDownAfter,
+      scaleCooldown: config.scaleCooldown,
+      maxWorkerMemory: config.maxWorkerMemory,
+      minWorkerAge: config.minWorkerAge,
+    },
     nodeArgs: config.nodeArg,
     cwd,
     env: workerEnv,

@@ -8,6 +8,7 @@ import { ConfigError, suggest } from '../config/parse.js';
 import { SETTINGS } from '../config/schema.js';
 import { ControlClient, NotRunningError, type RequestBody } from '../control/client.js';
 import { controlPath } from '../control/paths.js';
+import { autoscaleLine } from '../dashboard/adapt.js';
 import type { PoolCommands, PoolSource } from '../dashboard/dashboard.js';
 import { columnsFor, headerLines, plain, tableHeader, tableRow } from '../dashboard/format.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
@@ -141,6 +142,22 @@ const PRINTERS: Partial<Record<string, Printer>> = {
     return EXIT_OK;
   },
   reload: (client) => reload(client),
+  autoscale: async (client, parsed, command) => {
+    const r = await send(client, command, parsed.args);
+    if (!r.ok) return failed(r.error);
+    const { enabled, min, max, workers } = r.result as {
+      enabled: boolean;
+      min: number;
+      max: number;
+      workers: number;
+    };
+    process.stdout.write(
+      enabled
+        ? `gsup: autoscale on: between ${min} and ${max} workers (now ${workers})\n`
+        : `gsup: autoscale off: staying at ${workers} worker${workers === 1 ? '' : 's'}\n`,
+    );
+    return EXIT_OK;
+  },
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
   subscribe: (client, parsed) => top(client, parsed.name),
 };
@@ -158,6 +175,7 @@ async function status(client: ControlClient, json: boolean, name?: string): Prom
   const cols = columnsFor(width);
   const lines = [
     ...headerLines(snap, width, name).map(plain),
+    ...[autoscaleLine(snap) ?? []].flat(),
     '',
     plain(tableHeader(cols)),
     ...snap.workers.map((w) => plain(tableRow(w, snap, cols))),
@@ -263,6 +281,14 @@ export function remoteCommands(client: ControlClient): PoolCommands {
     stop: (opts) => void client.request({ cmd: 'stop', quick: opts?.quick === true }),
     recycle: (pid) => ok({ cmd: 'recycle', pid }),
     kill: (pid) => ok({ cmd: 'kill', pid }),
+    autoscale: async (on) => {
+      const r = await client.request({ cmd: 'autoscale', on });
+      if (!r.ok) return { ok: false, error: r.error };
+      return {
+        ok: true,
+        ...(r.result as { enabled: boolean; min: number; max: number; workers: number }),
+      };
+    },
   };
 }
 

@@ -145,6 +145,7 @@ export async function start(argv: string[]): Promise<number> {
     stop: (opts) => sup.stop(opts),
     recycle: (pid, why) => sup.recycle(pid, why),
     kill: (pid) => sup.kill(pid),
+    autoscale: (on) => sup.autoscale(on),
     snapshot: () => sup.snapshot(),
     // The log file is this process's; the access logs are the workers'.
     reopenLogs: () => {

@@ -129,6 +129,7 @@ export function merge(
   }
   // Every setting has a default, so only a bug in the schema can fail this.
   if (!isComplete(config) || !hasEvery(sources)) throw new Error('merge: a setting got no value');
+  checkAutoscale(config, sources, file);
   if (sources.maxWorkers === 'default')
     config.maxWorkers = Math.max(config.maxWorkers, config.workers);
   else if (config.workers > config.maxWorkers) {
@@ -137,6 +138,29 @@ export function merge(
     );
   }
   return { config, sources };
+}
+
+/**
+ * The bounds of autoscaling: min-workers never above an explicit max-workers; with --autoscale,
+ * a worker count left at its default starts at min-workers at least, a given one below it is an error.
+ */
+function checkAutoscale(
+  config: Config,
+  sources: Record<keyof Config, Source>,
+  file: string | null,
+): void {
+  if (sources.maxWorkers !== 'default' && config.minWorkers > config.maxWorkers) {
+    throw new ConfigError(
+      `min-workers: ${config.minWorkers} is above max-workers ${config.maxWorkers} (from ${sourceText(sources.minWorkers, file)}); lower min-workers or raise max-workers`,
+    );
+  }
+  if (!config.autoscale || config.workers >= config.minWorkers) return;
+  if (sources.workers === 'default') config.workers = config.minWorkers;
+  else {
+    throw new ConfigError(
+      `workers: ${config.workers} is below min-workers ${config.minWorkers} (from ${sourceText(sources.workers, file)}); with --autoscale, -w is the starting count: raise it or lower min-workers`,
+    );
+  }
 }
 
 /** True when every setting has a source. */

@@ -8,7 +8,7 @@ import type { EventType } from '../events.js';
 
 type Env = Record<string, string | undefined>;
 
-export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag' | 'octal';
+export type SettingType = 'int' | 'seconds' | 'string' | 'list' | 'flag' | 'octal' | 'size';
 
 /**
  * How a reload (HUP, `r`, `gsup reload`) applies a changed value: at once; to the workers
@@ -131,6 +131,34 @@ function toMode(value: unknown, _rules: Rules, bad: Bad): number {
   return mode;
 }
 
+/** Multipliers of a size's suffix: binary, as PM2's and uWSGI's memory limits read them. */
+const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
+
+/** A size in bytes from `512M`, `1G`, `1.5G`, `800K` or a number of bytes. */
+function toSize(value: unknown, rules: Rules, bad: Bad): number {
+  const text =
+    typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
+  const m = /^(\d+(?:\.\d+)?)\s*([KMG]?)i?B?$/i.exec(text);
+  const bytes = m ? Math.round(Number(m[1]) * (SIZE_UNITS[(m[2] ?? '').toUpperCase()] ?? 1)) : NaN;
+  const min = rules.min ?? 0;
+  const max = rules.max ?? Number.MAX_SAFE_INTEGER;
+  if (!m || !(bytes >= min && bytes <= max)) {
+    bad(
+      `a size like 512M or 1G (K, M, G = 1024, 1024², 1024³ bytes), from ${sizeText(min)} to ${sizeText(max)}`,
+    );
+  }
+  return bytes;
+}
+
+/** Bytes as the largest whole unit: 32M, 1G, 4096. */
+export function sizeText(bytes: number): string {
+  for (const unit of ['G', 'M', 'K']) {
+    const n = SIZE_UNITS[unit] ?? 1;
+    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
+  }
+  return String(bytes);
+}
+
 const int = kind('int', toNumber(/^\d+$/, 'a whole number'));
 const seconds = kind('seconds', toNumber(/^\d+(\.\d+)?$/, 'a number of seconds'));
 const text = kind<string>('string', toText);
@@ -139,6 +167,7 @@ const list = kind('list', toList);
 const envList = kind('list', toEnvList);
 const flag = kind('flag', toFlag);
 const optionalMode = kind<number | null>('octal', toMode);
+const optionalSize = kind<number | null>('size', toSize);
 
 export const SETTINGS = [
   int('workers', {
@@ -235,9 +264,78 @@ export const SETTINGS = [
     metavar: 'N',
     min: 1,
     max: 1024,
-    doc: 'ceiling for scaling up (TTIN, the + key)',
+    doc: 'ceiling for scaling up (TTIN, the + key, autoscale)',
     default: () => 64,
-    defaultDoc: '64, or workers if higher',
+    defaultDoc: '64, or workers if higher; autoscale stops at 2 × CPUs unless it is given',
+    reload: 'live',
+  }),
+  flag('autoscale', {
+    flag: 'autoscale',
+    doc: 'add workers when the pool is saturated or connections queue, remove one after a quiet spell (the a key toggles it)',
+    default: () => false,
+    defaultDoc: 'off',
+    // A reload applies it only when the config changed it; a toggle at run time is kept otherwise.
+    reload: 'live',
+  }),
+  int('minWorkers', {
+    flag: 'min-workers',
+    metavar: 'N',
+    min: 1,
+    max: 1024,
+    doc: 'with --autoscale: never fewer workers than this',
+    default: () => 1,
+    defaultDoc: '1',
+    reload: 'live',
+  }),
+  seconds('scaleUpAfter', {
+    flag: 'scale-up-after',
+    metavar: 'SECONDS',
+    min: 0.5,
+    max: 3600,
+    doc: 'with --autoscale: the window read to add workers (saturated on average, or connections queued in half its samples)',
+    default: () => 3,
+    defaultDoc: '3',
+    reload: 'live',
+  }),
+  seconds('scaleDownAfter', {
+    flag: 'scale-down-after',
+    metavar: 'SECONDS',
+    min: 1,
+    max: 86400,
+    doc: 'with --autoscale: remove one worker once the pool has been quiet this long',
+    default: () => 30,
+    defaultDoc: '30',
+    reload: 'live',
+  }),
+  seconds('scaleCooldown', {
+    flag: 'scale-cooldown',
+    metavar: 'SECONDS',
+    min: 0,
+    max: 86400,
+    doc: 'with --autoscale: after any change of the worker count, no other for this long',
+    default: () => 5,
+    defaultDoc: '5',
+    reload: 'live',
+  }),
+  optionalSize('maxWorkerMemory', {
+    flag: 'max-worker-memory',
+    metavar: 'SIZE',
+    // Below this a Node worker is over the limit from its first breath: it would recycle forever.
+    min: 32 * 1024 ** 2,
+    max: 1024 ** 4,
+    doc: 'recycle a worker (its replacement ready first) whose RSS stays above SIZE, e.g. 512M or 1G',
+    default: () => null,
+    defaultDoc: 'off',
+    reload: 'live',
+  }),
+  seconds('minWorkerAge', {
+    flag: 'min-worker-age',
+    metavar: 'SECONDS',
+    min: 0,
+    max: 86400,
+    doc: 'with --max-worker-memory: a worker is not recycled for memory before it has served this long',
+    default: () => 60,
+    defaultDoc: '60',
     reload: 'live',
   }),
   list('nodeArg', {

@@ -15,6 +15,7 @@ import {
   VIEW_KEYS,
 } from '../commands.js';
 import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapshot.js';
+import { workersLabel } from './adapt.js';
 import {
   chartScale,
   columnsFor,
@@ -261,6 +262,7 @@ export class Dashboard {
     this.footer.setContent(this.footerText(screenWidth - 1));
     const cols = columnsFor(width - 1);
     this.tableTitle.setContent(tableHeader(cols));
+    this.tableBox.setLabel(workersLabel(snap, width));
     this.rowPids = snap.workers.map((w) => w.pid);
     this.table.setItems(snap.workers.map((w) => tableRow(w, snap, cols)) as never);
     let index = this.selectedPid === null ? 0 : this.rowPids.indexOf(this.selectedPid);

@@ -83,6 +83,8 @@ export class WorkerHandle implements PlanWorker {
   readonly latencyTotal = new Float64Array(BUCKETS);
   /** Asked to be replaced (max-requests, `k`): it keeps serving until its successor is ready. */
   recycling = false;
+  /** Why it is being recycled ("rss 530 MB over 512 MB for 3 samples"), for the views. */
+  recycleWhy: string | null = null;
   ending: Ending | null = null;
   /** When to send SIGKILL, if the worker is still alive then. */
   killAt: number | null = null;
@@ -339,6 +341,23 @@ export class WorkerHandle implements PlanWorker {
   get utilization(): number | null {
     const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
+    if (!first || !last || last.at === first.at) return null;
+    const share = (last.busyMs - first.busyMs) / (last.at - first.at);
+    return Math.min(1, Math.max(0, share));
+  }
+
+  /**
+   * The share (0..1) of the last `ms` (at least; from the last heartbeat that old) this worker
+   * spent with requests in flight, or null before two heartbeats. Autoscaling reads it over a
+   * window shorter than the views' 10 s, so it sees a load step within a few seconds.
+   */
+  utilizationOver(ms: number, now: number): number | null {
+    const last = this.samples[this.samples.length - 1];
+    let first = this.samples[0];
+    for (const s of this.samples) {
+      if (s.at > now - ms) break;
+      first = s;
+    }
     if (!first || !last || last.at === first.at) return null;
     const share = (last.busyMs - first.busyMs) / (last.at - first.at);
     return Math.min(1, Math.max(0, share));

@@ -1,6 +1,7 @@
 // Runs in the supervisor: what the pool is told (its options, replaced whole on reload) and
 // what it uses from outside (spawning, usage readings), replaceable in tests.
 
+import type { AdaptOptions } from './adapt.js';
 import type { BindSpec } from './listener.js';
 import type { Spawner } from './spawn.js';
 import type { UsageReader } from './usage.js';
@@ -26,6 +27,8 @@ export interface SupervisorOptions {
   accessLog?: string | null;
   /** Gunicorn's access-log atoms, or `json` (default: the Common Log Format). */
   accessLogFormat?: string;
+  /** Autoscaling and memory recycling (./adapt.ts); off when absent. */
+  adapt?: AdaptOptions;
   /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
   nodeArgs: string[];
   cwd: string;

@@ -30,6 +30,7 @@ export const APPLIES: Record<keyof PoolOptions, Applies> = {
   maxRequestsJitter: 'new-workers',
   accessLog: 'new-workers',
   accessLogFormat: 'new-workers',
+  adapt: 'live',
   nodeArgs: 'new-workers',
   cwd: 'new-workers',
   env: 'new-workers',
@@ -59,6 +60,11 @@ export function changes(prev: PoolOptions, next: PoolOptions): string[] {
     if (next[key] !== prev[key]) out.push(`${key} ${String(prev[key])} → ${String(next[key])}`);
   }
   if (next.nodeArgs.join(' ') !== prev.nodeArgs.join(' ')) out.push('node-arg');
+  // Autoscaling and memory recycling: each changed setting by name.
+  const [was, now] = [prev.adapt, next.adapt];
+  for (const key of Object.keys({ ...was, ...now }) as Array<keyof NonNullable<typeof now>>) {
+    if (was?.[key] !== now?.[key]) out.push(`${key} ${String(was?.[key])} → ${String(now?.[key])}`);
+  }
   return out;
 }
 

@@ -3,6 +3,7 @@
 
 import type { PoolEvent } from '../events.js';
 import { BUCKETS, type SparseHistogram } from '../histogram.js';
+import type { AutoscaleState, MemoryState } from './adapt.js';
 import type { WorkerHandle } from './handle.js';
 
 /** The lifecycle of one worker process. */
@@ -25,6 +26,8 @@ export interface WorkerSnapshot {
   label: string;
   /** Set when this worker is being replaced (reload or recycle) and still serves until then. */
   replacing: 'reload' | 'recycle' | null;
+  /** Why it is being recycled ("rss 530 MB over 512 MB for 3 samples", "asked", ...). */
+  recycleWhy?: string | null;
   uptimeMs: number;
   requests: number;
   /** Requests per second now: over its last ~2 s of heartbeats; 0 while it is silent. */
@@ -75,6 +78,13 @@ export interface PoolSnapshot {
    * in flight (0..1), or null while no ready worker has two heartbeats. A signal for autoscaling.
    */
   utilization: number | null;
+  /**
+   * Autoscaling: on or off, its bounds, the latest signal values, what the rule says now and its
+   * last change. Always set by the supervisor; optional for snapshots from older servers.
+   */
+  autoscale?: AutoscaleState;
+  /** Memory recycling: the limit and the last worker recycled for it; null when off. */
+  memory?: MemoryState | null;
   totals: {
     requests: number;
     rps: number;
@@ -154,6 +164,7 @@ export function workerSnapshot(
     state: w.state,
     label,
     replacing,
+    recycleWhy: w.recycleWhy,
     uptimeMs: now - w.spawnedAt,
     requests: w.requests,
     // A silent worker serves nothing now, whatever its last heartbeats said.

@@ -11,7 +11,14 @@ import { monotonic } from '../clock.js';
 import { type EventBody, exitHow, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
-import { checkScale, type ScaleRequest, type ScaleResult, scaleTarget } from '../scale.js';
+import {
+  type AutoscaleResult,
+  checkScale,
+  type ScaleRequest,
+  type ScaleResult,
+  scaleTarget,
+} from '../scale.js';
+import { ADAPT_DEFAULTS, Adapter } from './adapt.js';
 import { WorkerHandle } from './handle.js';
 import { type Listener, openListener, startListening } from './listener.js';
 import {
@@ -80,6 +87,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
   private managing = false;
+  /** Autoscaling and memory recycling: their samples, switch and last decisions. */
+  private readonly adapter: Adapter;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
   readonly done: Promise<number>;
@@ -89,6 +98,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.options = options;
     this.deps = { spawn: spawnNodeWorker, usage: readUsage, ...deps };
     this.target = options.workers;
+    this.adapter = new Adapter(options.adapt ?? ADAPT_DEFAULTS);
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -132,7 +142,15 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       [...this.workers.values()].filter((w) => w.pid > 0 && w.state !== 'spawning'),
     );
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
-    this.timers.push(setInterval(() => void pollUsage(), USAGE_MS));
+    this.timers.push(
+      setInterval(
+        () =>
+          void pollUsage()
+            .then((fresh) => this.adaptPool(fresh))
+            .catch((err: unknown) => this.warn(`autoscale: ${(err as Error).message}`)),
+        USAGE_MS,
+      ),
+    );
     this.manage();
   }
 
@@ -179,12 +197,38 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return new Promise((resolve) => void this.prepareReload([resolve]));
   }
 
+  /**
+   * Turns autoscaling on or off (`toggle`: the other way). The count stays where it is until the
+   * rule moves it, between min-workers and the autoscaler's ceiling.
+   */
+  autoscale(on: boolean | 'toggle'): AutoscaleResult {
+    if (this.stopping) return { ok: false, error: 'gsup is stopping' };
+    const enabled = on === 'toggle' ? !this.adapter.enabled : on;
+    const { min, max } = this.adapter.bounds(this.options.maxWorkers);
+    if (enabled !== this.adapter.enabled) {
+      this.adapter.enabled = enabled;
+      this.say({ type: 'autoscale-set', enabled, min, max, workers: this.target });
+    }
+    return { ok: true, enabled, min, max, workers: this.target };
+  }
+
   /** Gracefully replaces one worker: its successor is ready before it stops accepting. */
-  recycle(pid: number, why = 'asked'): boolean {
+  recycle(
+    pid: number,
+    why = 'asked',
+    memory?: { rssBytes: number; limitBytes: number; samples: number },
+  ): boolean {
     const w = this.byPid(pid);
     if (!w?.active || isStale(w, this.run)) return false;
     w.recycling = true;
-    this.say({ type: 'worker-recycle', slot: w.slot, pid: w.pid, why });
+    w.recycleWhy = why;
+    this.say({
+      type: 'worker-recycle',
+      slot: w.slot,
+      pid: w.pid,
+      why,
+      ...(memory ? { memory } : {}),
+    });
     this.manage();
     return true;
   }
@@ -276,6 +320,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       ready: workers.filter((w) => w.state === 'ready').length,
       timeoutMs: this.options.timeout * 1000,
       utilization: poolUtilization(workers),
+      autoscale: this.adapter.autoscaleState(this.options.maxWorkers),
+      memory: this.adapter.memoryState(),
       totals: this.totals.sum(workers),
       reload: run
         ? {
@@ -380,6 +426,36 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.say({ type: 'worker-timeout', slot: w.slot, pid: w.pid, silentMs, timeoutS: timeout });
     }
     w.murder(why);
+  }
+
+  /**
+   * Once per usage poll: the adapting pool (./adapt.ts). Autoscale may move the wanted count;
+   * memory recycling may recycle one worker. Both go through the usual methods and events.
+   */
+  private adaptPool(freshUsage: boolean): void {
+    const phase = this.phase.is;
+    if (phase !== 'running' && phase !== 'reloading') return;
+    const facts = {
+      now: monotonic(),
+      target: this.target,
+      maxWorkers: this.options.maxWorkers,
+      reloading: phase === 'reloading',
+      workers: [...this.workers.values()],
+      sockets: this.sockets,
+      freshUsage,
+    };
+    const change = this.adapter.scaleStep(facts);
+    if (change) {
+      const { direction, from, to, reason, signals } = change;
+      this.say({ type: 'autoscale', direction, from, to, reason, signals });
+      this.setTarget(to);
+      this.manage();
+    }
+    const over = this.adapter.memoryStep(facts);
+    if (over) {
+      const { rssBytes, limitBytes, samples } = over;
+      this.recycle(over.pid, over.why, { rssBytes, limitBytes, samples });
+    }
   }
 
   // ---- workers ----------------------------------------------------------------------------
@@ -646,6 +722,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.retiredSockets.push(...bound.retired);
     for (const l of bound.added) this.say({ type: 'listening', url: l.url });
     const changed = changes(prev, next);
+    this.adapter.reconfigure(next.adapt ?? ADAPT_DEFAULTS);
     this.options = { ...next, ...(prev.reloadConfig ? { reloadConfig: prev.reloadConfig } : {}) };
     if (changed.length) this.say({ type: 'config-changed', changes: changed });
     const count = workerCount(prev, next, this.target);
@@ -777,6 +854,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (to === this.target) return;
     this.say({ type: 'scale', from: this.target, to });
     this.target = to;
+    this.adapter.changed(monotonic());
   }
 
   private countReady(): number {

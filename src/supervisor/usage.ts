@@ -12,7 +12,10 @@ export type UsageReader = (pid: number) => Promise<{ cpu: number; memory: number
 /** pidusage, with its history kept a few polls long so CPU % is over one interval (never 0: it leaks). */
 export const readUsage: UsageReader = (pid) => pidusage(pid, { maxage: USAGE_MS * 4 });
 
-/** Polls every target's usage; a poll still running when the next is due is skipped. */
+/**
+ * Polls every target's usage; a poll still running when the next is due is skipped. Resolves
+ * true when this call read fresh values (memory recycling counts readings, not calls).
+ */
 export function usagePoller(
   read: UsageReader,
   targets: () => Array<{
@@ -21,10 +24,10 @@ export function usagePoller(
     rss: number | null;
     cpuSeconds?: number | null;
   }>,
-): () => Promise<void> {
+): () => Promise<boolean> {
   let polling = false;
   return async () => {
-    if (polling) return;
+    if (polling) return false;
     polling = true;
     try {
       await Promise.all(
@@ -42,5 +45,6 @@ export function usagePoller(
     } finally {
       polling = false;
     }
+    return true;
   };
 }
