@@ -7,11 +7,12 @@ import net from 'node:net';
 import { join } from 'node:path';
 import test from 'ava';
 import { stamp } from '../dist/events.js';
+import { Supervisor, serveMetrics } from '../dist/index.js';
 import { LATENCY_BOUNDS_S, PoolMetrics, parseMetricsAddress } from '../dist/metrics/index.js';
 import type { PoolEvent, PoolSnapshot } from '../dist/supervisor/snapshot.js';
 import { samples } from '../harness/prometheus.js';
 import { EXIT_FAILURE, EXIT_USAGE } from '../src/exit-codes.js';
-import { get, getUnix, gsup, gsupVerb, tempDir } from './helpers.js';
+import { get, getUnix, gsup, gsupVerb, poolOptions, tempDir, until } from './helpers.js';
 
 /** A model with two slots, as the supervisor's snapshot gives it. */
 function model(over: Partial<PoolSnapshot> = {}): PoolSnapshot {
@@ -271,4 +272,29 @@ test('--metrics unix:/PATH serves the same endpoints and removes its socket on s
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
   t.false(existsSync(path), 'the socket file is gone');
+});
+
+test('the programmatic API serves the same endpoints: serveMetrics before start()', async (t) => {
+  const sup = new Supervisor(poolOptions({ workers: 2 }));
+  const server = await serveMetrics(sup, '127.0.0.1:0');
+  if (typeof server === 'string') return t.fail(server);
+  t.teardown(async () => {
+    await sup.stop({ quick: true });
+    server.close();
+  });
+  const url = server.url ?? '';
+  t.is(
+    sup
+      .snapshot()
+      .events.find((e) => e.type === 'metrics-listening')
+      ?.message.includes(url),
+    true,
+  );
+  t.is((await get(`${url}/readyz`)).status, 503, 'not ready before start');
+  await sup.start();
+  await until('2 workers ready', () => sup.snapshot().ready === 2);
+  t.is((await get(`${url}/readyz`)).status, 200);
+  const s = samples((await get(`${url}/metrics`)).body);
+  t.is(s.get('gsup_workers_ready'), 2);
+  t.is(s.get('gsup_worker_starts_total'), 2);
 });
