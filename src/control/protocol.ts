@@ -18,6 +18,7 @@ export type Request =
   | { id?: number; cmd: 'stop'; quick?: boolean }
   | { id?: number; cmd: 'recycle'; pid: number }
   | { id?: number; cmd: 'kill'; pid: number }
+  | { id?: number; cmd: 'upgrade' }
   | { id?: number; cmd: 'subscribe' };
 
 export type Reply =

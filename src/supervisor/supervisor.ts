@@ -12,7 +12,13 @@ import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { checkScale, type ScaleRequest, type ScaleResult, scaleTarget } from '../scale.js';
 import { WorkerHandle } from './handle.js';
-import { type Listener, openListener, startListening } from './listener.js';
+import {
+  adoptListener,
+  formatBind,
+  type Listener,
+  openListener,
+  startListening,
+} from './listener.js';
 import {
   heartbeatMs,
   type PoolOptions,
@@ -25,11 +31,13 @@ import { changes, rebind, workerCount } from './reconfigure.js';
 import { Slots } from './slots.js';
 import { type PoolSnapshot, poolUtilization, Totals, workerSnapshot } from './snapshot.js';
 import { spawnNodeWorker } from './spawn.js';
+import { closeUnadopted, type UpgradeResult, UpgradeRun } from './upgrade.js';
 import { readUsage, USAGE_MS, usagePoller } from './usage.js';
 
 export type { ScaleRequest, ScaleResult } from '../scale.js';
 export type { PoolOptions, ReloadedConfig, SupervisorDeps, SupervisorOptions } from './options.js';
 export type { ReloadResult } from './phase.js';
+export type { Inheritance, Reexec, ReexecProvider, UpgradeResult } from './upgrade.js';
 
 interface SupervisorEvents {
   event: [PoolEvent];
@@ -48,6 +56,12 @@ const EVENTS_KEPT = 200;
 const WARNINGS_LOGGED = 10;
 /** Bad IPC messages logged per worker before going quiet about it. */
 const BAD_MESSAGES_LOGGED = 3;
+/**
+ * An upgrade's new supervisor must have all its workers ready within this many boot timeouts
+ * (a slot may fail and retry once), plus UPGRADE_START_S for node and gsup to start.
+ */
+const UPGRADE_BOOT_TIMEOUTS = 2;
+const UPGRADE_START_S = 10;
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -79,6 +93,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
   private managing = false;
+  /** The upgrade of gsup itself in progress, if any (src/supervisor/upgrade.ts). */
+  private upgrading: UpgradeRun | null = null;
+  /** The sockets' files belong to an upgrade's new supervisor: closing ours must not remove them. */
+  private keepSocketPaths = false;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
   readonly done: Promise<number>;
@@ -88,6 +106,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.options = options;
     this.deps = { spawn: spawnNodeWorker, usage: readUsage, ...deps };
     this.target = options.workers;
+    // The new supervisor of an upgrade keeps the old pool's count (one set at run time survives).
+    const inherited = this.deps.inherited?.target;
+    if (inherited !== undefined && inherited >= 1 && inherited <= options.maxWorkers) {
+      this.target = inherited;
+    }
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -99,7 +122,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async start(): Promise<void> {
     for (const spec of this.options.binds) {
       try {
-        this.sockets.push(await openListener(spec));
+        this.sockets.push(await this.openSocket(spec));
       } catch (err) {
         for (const l of this.sockets) l.close();
         this.sockets = [];
@@ -109,6 +132,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         // stop() arrived while we were binding: start nothing.
         for (const l of this.sockets) l.close();
         return;
+      }
+    }
+    if (this.deps.inherited) {
+      // Sockets the old supervisor had that the config no longer names.
+      for (const bind of closeUnadopted(this.deps.inherited)) {
+        this.warn(
+          `upgrade: the old gsup listened at ${bind}, which the config no longer binds; closed`,
+        );
       }
     }
     try {
@@ -138,6 +169,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Sets the worker count (`{to: 8}`) or changes it (`{by: -1}`); refused below 1 or above max-workers. */
   scale(req: ScaleRequest): ScaleResult {
     if (this.stopping) return { ok: false, error: 'gsup is stopping' };
+    if (this.upgrading) return { ok: false, error: this.upgradeRuns() };
     const result = checkScale(this.target, req, this.options.maxWorkers);
     if (!result.ok) {
       const wanted = scaleTarget(this.target, req);
@@ -166,6 +198,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (phase.is === 'stopping' || phase.is === 'stopped') {
       return Promise.resolve(notReloading('gsup is stopping'));
     }
+    if (this.upgrading) return Promise.resolve(notReloading(this.upgradeRuns()));
     if (phase.is === 'reloading') {
       if (!phase.queued) {
         phase.queued = [];
@@ -207,6 +240,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.finish();
       return this.done;
     }
+    this.upgrading?.abort('gsup is stopping', this.options.gracefulTimeout);
     if (phase.is === 'reloading') {
       const queued = phase.queued;
       phase.queued = null;
@@ -221,6 +255,58 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.finishIfEmpty();
     return this.done;
+  }
+
+  /**
+   * Upgrades gsup itself: starts the gsup now on disk with the same command line, handing it the
+   * listening sockets; once all its workers are ready it takes over and this one drains and exits.
+   * If it cannot get there, it is stopped and this one keeps serving. One at a time, never during
+   * a reload.
+   */
+  upgrade(): Promise<UpgradeResult> {
+    const phase = this.phase.is;
+    let refusal: string | null = null;
+    if (phase === 'starting') refusal = 'gsup is still starting';
+    else if (phase === 'stopping' || phase === 'stopped') refusal = 'gsup is stopping';
+    else if (this.upgrading) refusal = this.upgradeRuns();
+    else if (phase === 'reloading') refusal = 'a reload is running; upgrade once it is done';
+    const reexec =
+      refusal ??
+      this.deps.reexec?.() ??
+      'this pool was not started by the gsup command, so there is no command line to re-execute';
+    if (typeof reexec === 'string') {
+      const message = this.say({ type: 'upgrade-refused', reason: reexec }).message;
+      return Promise.resolve({ ok: false, message, newPid: null });
+    }
+    const o = this.options;
+    const run = new UpgradeRun(
+      {
+        say: (body) => this.say(body).message,
+        canHandOver: () => !this.stopping,
+        handOver: () => {
+          // The new supervisor holds the sockets now; ours close, their files stay.
+          this.keepSocketPaths = true;
+          for (const l of this.sockets) l.close({ keepPath: true });
+          this.sockets = [];
+          void this.stop();
+        },
+        ended: () => {
+          if (this.upgrading === run) this.upgrading = null;
+        },
+      },
+      reexec,
+      this.sockets,
+      this.target,
+      o.bootTimeout * UPGRADE_BOOT_TIMEOUTS + UPGRADE_START_S,
+      o.gracefulTimeout,
+    );
+    this.upgrading = run;
+    return run.result;
+  }
+
+  /** Said by the new supervisor of an upgrade once it answers the control socket. */
+  tookOver(oldPid: number): void {
+    this.say({ type: 'upgrade-took-over', oldPid, newPid: process.pid });
   }
 
   /** Records a warning from outside the pool (a hook that threw, garbage on a channel). */
@@ -689,12 +775,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.moveTo({ is: 'stopped' });
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    for (const l of [...this.sockets, ...this.retiredSockets.splice(0)]) l.close();
+    const keepPath = this.keepSocketPaths || this.upgrading?.committed === true;
+    for (const l of [...this.sockets, ...this.retiredSockets.splice(0)]) l.close({ keepPath });
     this.say({ type: 'stopped', code: this.exitCode });
     this.resolveDone(this.exitCode);
   }
 
   // ---- facts, derived in one place --------------------------------------------------------
+
+  /** A bound socket, or the one an upgrade's old supervisor handed down for the same bind. */
+  private async openSocket(spec: Listener['spec']): Promise<Listener> {
+    const inherited = this.deps.inherited?.sockets;
+    const key = formatBind(spec);
+    const fd = inherited?.get(key);
+    if (fd === undefined) return openListener(spec);
+    inherited?.delete(key);
+    return adoptListener(spec, fd);
+  }
+
+  /** Why a reload, a scale or another upgrade is refused while an upgrade runs. */
+  private upgradeRuns(): string {
+    return `an upgrade of gsup is running (new gsup pid ${this.upgrading?.newPid ?? '?'}); try again once it is done or failed`;
+  }
 
   /** The reload run in progress, if any. */
   private get run(): ReloadRun | null {
