@@ -159,17 +159,23 @@ export class ControlServer {
     this.sup.off('output', this.onOutput);
     for (const c of this.conns) c.destroy();
     if (this.server) {
-      this.server.close();
-      this.server = null;
-      // After an upgrade the file at the path is the new gsup's: leave it.
       const file = lstatOrNull(this.at);
-      if (file && Number(file.ino) === this.ino) {
+      if (!file || Number(file.ino) === this.ino) {
+        this.server.close();
         try {
           unlinkSync(this.at);
         } catch {
-          // already gone
+          // already gone (Node's close removes it too)
         }
+      } else {
+        // After an upgrade the file at the path is the new gsup's, and Node's close would unlink
+        // the path by name: our listening fd is left to close with this process (about to
+        // exit), and whoever still reaches it is hung up on.
+        this.server.removeAllListeners('connection');
+        this.server.on('connection', (conn: net.Socket) => conn.destroy());
+        this.server.unref();
       }
+      this.server = null;
     }
   }
 

@@ -25,7 +25,10 @@ export interface Listener {
   url: string;
   /** The port the OS gave (TCP only): the real one when asked for port 0. */
   port: number | null;
-  /** Closes our fd; a unix socket's file is removed too, unless `keepPath` (a new gsup serves it now). */
+  /**
+   * Closes our fd; a unix socket's file is removed too. `keepPath`: a new gsup serves it now, so
+   * the file stays (and a unix socket's fd closes with this process).
+   */
   close(opts?: { keepPath?: boolean }): void;
 }
 
@@ -177,8 +180,10 @@ async function bindUnix(spec: { kind: 'unix'; path: string }): Promise<Listener>
 /** Closes a unix socket's handle and removes its file, unless a new gsup has taken it over. */
 function unixCloser(handle: RawHandle, path: string): Listener['close'] {
   return (opts) => {
-    handle.close();
+    // libuv's close of a socket it bound unlinks the path by name, and after an upgrade the path
+    // is the new gsup's: our fd is left to close with this process, which is about to exit.
     if (opts?.keepPath) return;
+    handle.close();
     try {
       unlinkSync(path);
     } catch {
