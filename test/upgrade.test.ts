@@ -6,8 +6,10 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { Supervisor } from '../dist/index.js';
 import {
   type EventOf,
+  FIXTURES,
   type Gsup,
   get,
   getUnix,
@@ -16,9 +18,11 @@ import {
   isAlive,
   killQuietly,
   load,
+  poolOptions,
   tempDir,
   until,
 } from './helpers.js';
+import { tmuxAvailable, tmuxGsup } from './tmux-session.js';
 
 /** Resolves with the old supervisor's exit code (or signal) once it exits; the harness's `exited` also waits for the new one, which shares its pipes. */
 function oldExit(g: Gsup): Promise<number | string> {
@@ -229,4 +233,47 @@ test('a garbled GSUP_UPGRADE is refused in one line naming it', async (t) => {
     r.stderr,
     /^gsup: GSUP_UPGRADE: expected what an upgrading gsup sets, got "not json"; unset it\n$/,
   );
+});
+
+test('with the terminal dashboard on, USR2 and gsup upgrade are refused in one line and the dashboard keeps drawing', async (t) => {
+  if (!tmuxAvailable(t)) return;
+  const session = tmuxGsup(t, {
+    name: 'upgrade-tui',
+    cwd: FIXTURES,
+    args: ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0'],
+    cols: 150,
+    rows: 30,
+  });
+  const first = await session.waitScreen('1 ready worker on screen', /workers 1\/1 ready/);
+  session.gsupPid = Number(/gsup \S+ \(pid (\d+)\)/.exec(first)?.[1] ?? 0);
+  t.true(session.gsupPid > 0);
+  const r = await gsupVerb(['upgrade'], { XDG_RUNTIME_DIR: session.runtimeDir });
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^gsup: upgrade refused: the terminal dashboard is on.*run gsup headless.*\n$/);
+  process.kill(session.gsupPid, 'SIGUSR2');
+  const screen = await session.waitScreen(
+    'the second refusal in the dashboard log',
+    (s) => (s.match(/upgrade refused: the terminal dashboard is on/g) ?? []).length === 2,
+  );
+  t.notRegex(screen, /upgrade: started/);
+  t.regex(screen, /workers 1\/1 ready/);
+  session.tmux('send-keys', '-t', 'main', 'q');
+  const after = await session.waitScreen('gsup exited', /gsup exit code \d+/);
+  t.regex(after, /gsup exit code 0/);
+});
+
+test('the programmatic API has no command line to re-execute: upgrade() is refused in one line, the pool runs on', async (t) => {
+  const sup = new Supervisor(poolOptions({ workers: 1 }));
+  t.teardown(() => sup.stop({ quick: true }));
+  const events: string[] = [];
+  sup.on('event', (e) => events.push(e.type));
+  await sup.start();
+  const r = await sup.upgrade();
+  t.false(r.ok);
+  t.is(r.newPid, null);
+  t.regex(r.message, /^upgrade refused: this pool was not started by the gsup command/);
+  t.true(events.includes('upgrade-refused'));
+  t.false(events.includes('upgrade-start'));
+  await until('the worker is ready', () => sup.snapshot().ready === 1);
+  t.is(await sup.stop(), 0);
 });
