@@ -199,6 +199,15 @@ function unixCloser(handle: RawHandle, path: string): Listener['close'] {
  */
 export function adoptListener(spec: BindSpec, fd: number): Listener {
   const where = formatBind(spec);
+  let socket = false;
+  try {
+    socket = fstatSync(fd).isSocket();
+  } catch {
+    socket = false;
+  }
+  if (!socket) {
+    throw new BindError(`cannot adopt the inherited socket for ${where}: fd ${fd} is not a socket`);
+  }
   const handle = createServerHandle(null, 0, -1, fd);
   if (typeof handle === 'number') {
     throw new BindError(`cannot adopt the inherited socket for ${where}: ${errnoText(handle)}`);

@@ -86,8 +86,10 @@ export function takeInheritance(
   if (!fine) {
     return `${UPGRADE_ENV}: expected what an upgrading gsup sets, got ${JSON.stringify(raw.slice(0, 60))}; unset it`;
   }
-  // systemd's socket activation named the old pid; the sockets it passed are ours now.
+  // systemd named the old pid for its sockets and its watchdog; once this process takes over (the
+  // notifier sends MAINPID=), both are this one's.
   if (env.LISTEN_FDS && Number(env.LISTEN_PID) === parsed.from) env.LISTEN_PID = String(pid);
+  if (Number(env.WATCHDOG_PID) === parsed.from) env.WATCHDOG_PID = String(pid);
   return {
     from: parsed.from,
     target: parsed.target,
