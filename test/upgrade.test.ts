@@ -203,6 +203,36 @@ test('while an upgrade runs, another upgrade, a reload and scaling are refused i
   await until('the new gsup exits', () => !isAlive(started.newPid));
 });
 
+test('if the old gsup dies before handing over, the new one stops: no half-started gsup, worker or staged socket is left', async (t) => {
+  const dir = tempDir(t, 'upgrade');
+  const gate = join(dir, 'gate');
+  writeFileSync(gate, 'open\n');
+  const g = gsup(
+    t,
+    ['start', 'boots-when-gate-opens.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'],
+    {
+      env: { GATE_FILE: gate },
+    },
+  );
+  await g.waitForEvent('pool-ready');
+  const oldWorkers = g.readyPids();
+  rmSync(gate);
+  g.child.kill('SIGUSR2');
+  const started = await upgradeStarted(t, g);
+  const spawned = await g.waitForEvent('worker-spawn', (e) => !oldWorkers.includes(e.pid));
+  await until('the new gsup stages its control socket', () =>
+    controlFiles(g).includes('default.sock.new'),
+  );
+  g.child.kill('SIGKILL');
+  const warned = await g.waitForEvent('warning', (e) =>
+    /went away before handing over/.test(e.text),
+  );
+  t.regex(warned.text, new RegExp(`the old gsup \\(pid ${g.pid}\\)`));
+  await until('the new gsup stops', () => !isAlive(started.newPid));
+  await until('its worker is gone', () => !isAlive(spawned.pid));
+  t.false(controlFiles(g).includes('default.sock.new'));
+});
+
 test('an upgrade keeps a worker count set at run time, and a unix socket keeps its file through the handover', async (t) => {
   const dir = tempDir(t, 'upgrade');
   const path = join(dir, 'app.sock');

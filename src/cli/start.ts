@@ -121,6 +121,9 @@ export async function start(argv: string[]): Promise<number> {
     if (!promoted) {
       return `this gsup is the new one of an upgrade still under way (the old one is pid ${inheritance?.from})`;
     }
+    if (process.pid === 1) {
+      return "gsup is PID 1 (a container's init), and its exit would end the container with the new gsup in it; roll out a new container instead";
+    }
     const script = process.argv[1];
     if (!script)
       return 'cannot tell which gsup script runs this process (process.argv[1] is empty)';
