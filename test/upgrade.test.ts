@@ -3,6 +3,7 @@
 // events arrive in the same harness view; the old one is the harness's child, the new one is not
 // (it must outlive the old), so each test kills it at teardown by the pid its upgrade-start names.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
@@ -306,4 +307,34 @@ test('the programmatic API has no command line to re-execute: upgrade() is refus
   t.false(events.includes('upgrade-start'));
   await until('the worker is ready', () => sup.snapshot().ready === 1);
   t.is(await sup.stop(), 0);
+});
+
+/** True when this machine lets us start a process as PID 1 of a new PID namespace. */
+function canUnshare(t: ExecutionContext): boolean {
+  try {
+    execFileSync('unshare', ['--pid', '--fork', '--mount-proc', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    if (process.env.CI) t.fail('unshare --pid --fork --mount-proc does not run here');
+    else {
+      t.log('skipped: unshare --pid --fork --mount-proc does not run here (needs root)');
+      t.pass();
+    }
+    return false;
+  }
+}
+
+test('as PID 1 (a container without an init) an upgrade is refused in one line: its exit would end the container', async (t) => {
+  if (!canUnshare(t)) return;
+  const g = gsup(t, ['start', 'slow.js', '-w', '1', '-b', '127.0.0.1:0', '--no-tui'], {
+    shell: 'exec unshare --pid --fork --mount-proc "$0" "$@"',
+  });
+  await g.waitForEvent('pool-ready');
+  const env = { XDG_RUNTIME_DIR: g.runtimeDir };
+  const r = await gsupVerb(['upgrade'], env);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /^gsup: upgrade refused: gsup is PID 1 \(a container's init\).*\n$/);
+  t.is(g.countEvents('upgrade-start'), 0);
+  t.is((await gsupVerb(['stop'], env)).code, 0);
+  t.is(await g.exited, 0);
 });
