@@ -21,6 +21,8 @@ export interface Pool {
   snapshot?(): unknown;
   /** USR1: the log file is the CLI's, not the pool's; absent where there is none. */
   reopenLogs?(): void;
+  /** USR2: re-execute gsup itself, sockets inherited; absent where there is no supervisor to upgrade. */
+  upgrade?(): Promise<{ ok: boolean; message: string; newPid: number | null }>;
 }
 
 /** Which door a command came through; a few commands word their log line by it. */
@@ -394,6 +396,29 @@ const reopen = command<NoArgs>({
   },
 });
 
+const upgrade = command<NoArgs>({
+  name: 'upgrade',
+  doc: 'upgrade gsup itself: a new gsup (the code now on disk, same command line) inherits the sockets and boots its workers; then this one drains and exits. If the new one cannot, this one keeps serving',
+  args: '',
+  signals: [{ signal: 'SIGUSR2', args: NONE, what: 'upgrade gsup itself' }],
+  cli: {
+    verb: 'upgrade',
+    usage: 'gsup upgrade',
+    doc: 'upgrade gsup itself without dropping a connection; waits for done or failed',
+    flags: {},
+    positionals: [0, 0],
+    args: noArgs,
+  },
+  control: true,
+  parse: noArgs,
+  encode: () => ({}),
+  run: async (pool) => {
+    if (!pool.upgrade) return { ok: false, error: 'upgrade: this door cannot upgrade gsup' };
+    const r = await pool.upgrade();
+    return r.ok ? { ok: true, result: r } : { ok: false, error: r.message };
+  },
+});
+
 const subscribe = command<NoArgs>({
   name: 'subscribe',
   doc: 'a stream of snapshots, events and worker output: the dashboard of a running (even headless) instance; `q` detaches',
@@ -423,6 +448,7 @@ export const COMMANDS: readonly Command[] = [
   autoscale,
   stop,
   reopen,
+  upgrade,
   subscribe,
 ];
 
@@ -436,16 +462,11 @@ export interface IgnoredSignal {
 }
 
 /**
- * Signals a supervisor may receive by mistake. Their default action would end gsup (USR2, ALRM,
+ * Signals a supervisor may receive by mistake. Their default action would end gsup (ALRM,
  * VTALRM) or they mean nothing here (WINCH, PIPE); `gsup start` wires each to a typed
  * `signal-ignored` event instead.
  */
 export const IGNORED_SIGNALS: readonly IgnoredSignal[] = [
-  {
-    signal: 'SIGUSR2',
-    why: 'binary upgrade (USR2) is not supported yet; to load new code use HUP or gsup reload',
-    warn: true,
-  },
   {
     signal: 'SIGWINCH',
     why: 'the dashboard takes resizes from its own terminal stream',

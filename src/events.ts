@@ -136,7 +136,22 @@ export type EventBody =
       why: string;
       /** Someone likely meant something by it: shown as a warning, else a debug event. */
       warn: boolean;
-    };
+    }
+  // Upgrading gsup itself (USR2, `gsup upgrade`): the first four are said by the old supervisor,
+  // `upgrade-took-over` by the new one. `upgrade-done` is the moment the new pid is the main one.
+  | {
+      type: 'upgrade-start';
+      /** The new supervisor's pid. */
+      newPid: number;
+      /** How many listening sockets it inherited. */
+      sockets: number;
+      /** Seconds its workers get to be all ready before the upgrade is called off. */
+      deadlineS: number;
+    }
+  | { type: 'upgrade-refused'; reason: string }
+  | { type: 'upgrade-done'; oldPid: number; newPid: number; seconds: number }
+  | { type: 'upgrade-failed'; oldPid: number; newPid: number | null; reason: string }
+  | { type: 'upgrade-took-over'; oldPid: number; newPid: number };
 
 export type EventType = EventBody['type'];
 
@@ -260,6 +275,16 @@ export function describe(e: EventBody): string {
       return `the app opened its own server on ${e.address}${e.where ? ` (${e.where})` : ''}: one worker serves that port alone, outside the pool, and the others cannot bind it. Remove the listen() call and export the app (module.exports = app, or export default app); gsup listens on --bind for every worker`;
     case 'signal-ignored':
       return `received ${e.signal}, ignored: ${e.why}`;
+    case 'upgrade-start':
+      return `upgrade: started the new gsup (pid ${e.newPid}) with the ${plural(e.sockets, 'listening socket')}; the old workers serve until its workers are all ready (up to ${e.deadlineS}s)`;
+    case 'upgrade-refused':
+      return `upgrade refused: ${e.reason}`;
+    case 'upgrade-done':
+      return `upgrade done in ${e.seconds.toFixed(1)}s: the new gsup (pid ${e.newPid}) serves; this one (pid ${e.oldPid}) drains its workers and exits`;
+    case 'upgrade-failed':
+      return `upgrade failed: ${e.reason}; this gsup (pid ${e.oldPid}) keeps serving with its workers`;
+    case 'upgrade-took-over':
+      return `took over from the old gsup (pid ${e.oldPid}): this gsup (pid ${e.newPid}) now answers the control socket`;
   }
 }
 
@@ -320,7 +345,10 @@ function levelOf(e: EventBody): EventLevel {
     case 'config-note':
     case 'warning':
     case 'app-listens':
+    case 'upgrade-refused':
       return 'warn';
+    case 'upgrade-failed':
+      return 'error';
     case 'reload-end':
       return e.ok ? 'info' : e.outcome === 'not-started' ? 'debug' : 'error';
     case 'signal-ignored':

@@ -108,7 +108,7 @@ test('keys and signals are unique across the table, and view keys clash with non
   t.is(new Set(verbs).size, verbs.length);
 });
 
-test('the doors Gunicorn users know: HUP, TTIN/TTOU, TERM, INT/QUIT, USR1', (t) => {
+test('the doors Gunicorn users know: HUP, TTIN/TTOU, TERM, INT/QUIT, USR1, USR2', (t) => {
   const bySignal = Object.fromEntries(
     signalBindings().map((s) => [s.signal, [s.command.name, s.args]]),
   );
@@ -120,6 +120,7 @@ test('the doors Gunicorn users know: HUP, TTIN/TTOU, TERM, INT/QUIT, USR1', (t) 
     SIGINT: ['stop', { quick: true }],
     SIGQUIT: ['stop', { quick: true }],
     SIGUSR1: ['reopen', {}],
+    SIGUSR2: ['upgrade', {}],
   });
   const ctx = { selected: { pid: 123, slot: 2 }, stopping: false };
   const key = (ch: string, name?: string) => {

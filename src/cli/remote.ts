@@ -158,6 +158,13 @@ const PRINTERS: Partial<Record<string, Printer>> = {
     );
     return EXIT_OK;
   },
+  upgrade: async (client, parsed, command) => {
+    process.stdout.write('gsup: upgrading gsup itself (waits until it is done or failed)...\n');
+    const r = await send(client, command, parsed.args);
+    if (!r.ok) return failed(r.error);
+    process.stdout.write(`gsup: ${(r.result as { message: string }).message}\n`);
+    return EXIT_OK;
+  },
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
   subscribe: (client, parsed) => top(client, parsed.name),
 };

@@ -14,11 +14,12 @@ import type { Dashboard } from '../dashboard/dashboard.js';
 import { EXIT_FAILURE, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { reapOrphansAsInit } from '../pid1/reaper.js';
 import { BindError } from '../supervisor/listener.js';
-import { Supervisor } from '../supervisor/supervisor.js';
+import { type ReexecProvider, Supervisor } from '../supervisor/supervisor.js';
 import { systemdFromEnv } from '../systemd/systemd.js';
 import { attachHooks, frozenSnapshot } from './hooks.js';
 import { Logger } from './logger.js';
 import { supervisorOptions } from './options.js';
+import { actAsSuccessor, readInheritance, tellPredecessor } from './successor.js';
 
 /**
  * The supervisor allocates little and keeps less; V8's young generation would still grow from
@@ -31,6 +32,9 @@ const SUPERVISOR_V8_FLAGS = '--semi-space-growth-factor=1';
 
 export async function start(argv: string[]): Promise<number> {
   setFlagsFromString(SUPERVISOR_V8_FLAGS);
+  // Read first and taken out of the environment: no worker, and no later upgrade, inherits it.
+  const inheritance = readInheritance(process.env);
+  if (typeof inheritance === 'string') return usage(inheritance);
   const env = process.env;
   const cwd = process.cwd();
   let resolved: Resolved;
@@ -124,7 +128,33 @@ export async function start(argv: string[]): Promise<number> {
       throw err;
     }
   };
-  const sup = new Supervisor({ ...options, reloadConfig });
+  // USR2, `gsup upgrade`: the same command line, run again from where gsup was started.
+  let drawing = useTui;
+  let promoted = inheritance === null;
+  const reexec: ReexecProvider = () => {
+    if (drawing) {
+      return 'the terminal dashboard is on, and a new gsup cannot take this terminal over; run gsup headless (--no-tui, or under a service manager) to upgrade it in place, or use HUP / gsup reload for new app code';
+    }
+    if (!promoted) {
+      return `this gsup is the new one of an upgrade still under way (the old one is pid ${inheritance?.from})`;
+    }
+    if (process.pid === 1) {
+      return "gsup is PID 1 (a container's init), and its exit would end the container with the new gsup in it; roll out a new container instead";
+    }
+    const script = process.argv[1];
+    if (!script)
+      return 'cannot tell which gsup script runs this process (process.argv[1] is empty)';
+    return {
+      file: process.execPath,
+      args: [...process.execArgv, script, 'start', ...argv],
+      cwd,
+      env: { ...process.env },
+    };
+  };
+  const sup = new Supervisor(
+    { ...options, reloadConfig },
+    { reexec, ...(inheritance ? { inherited: inheritance } : {}) },
+  );
   const attachLogger = (l: Logger) => {
     sup.on('event', (e) => l.event(e));
     sup.on('output', (o) => l.output(o));
@@ -152,6 +182,7 @@ export async function start(argv: string[]): Promise<number> {
       logger?.reopen();
       sup.reopenLogs();
     },
+    upgrade: () => sup.upgrade(),
   };
   for (const { signal, command, args } of signalBindings()) {
     process.on(signal, () => void command.run(pool, args, 'signal'));
@@ -161,9 +192,11 @@ export async function start(argv: string[]): Promise<number> {
     process.on(signal, () => sup.signalIgnored(signal, why, warn));
   }
 
-  // Refusals come before anything starts: a live pidfile, a name in use, an address in use.
-  const pidfile = config.pidfile ? claimPidfile(config.pidfile) : null;
-  if (typeof pidfile === 'string') return failure(pidfile);
+  // Refusals come before anything starts: a live pidfile, a name in use, an address in use. An
+  // upgrade's new gsup claims the pidfile when it takes over.
+  const claimed = config.pidfile && !inheritance ? claimPidfile(config.pidfile) : null;
+  if (typeof claimed === 'string') return failure(claimed);
+  let pidfile = claimed;
   const control = config.controlEnabled
     ? new ControlServer(sup, controlPath(config.name, config.control), config.name)
     : null;
@@ -175,11 +208,49 @@ export async function start(argv: string[]): Promise<number> {
     control?.close();
     pidfile?.release();
   };
+  sup.on('event', (e) => {
+    if (e.type !== 'upgrade-done') return;
+    // The new supervisor is the main one from now on: systemd hears its pid from us (before our
+    // own exit), and hears nothing more from this one (no STOPPING=1, no watchdog pings). Our
+    // metrics address goes to the new one, which binds it once we let go.
+    systemd?.notify({ MAINPID: e.newPid });
+    systemd?.close();
+    metrics?.close();
+    metrics = null;
+  });
+  const serveMetrics = async (): Promise<string | null> => {
+    if (!config.metrics) return null;
+    const served = await (await import('../metrics/index.js')).serveMetrics(
+      sup,
+      config.metrics,
+      options.binds,
+    );
+    if (typeof served === 'string') return served;
+    metrics = served;
+    return null;
+  };
   attachHooks(
     sup,
     () => hooks,
     (message) => sup.warn(message),
   );
+  if (inheritance) {
+    actAsSuccessor(sup, inheritance.from, () => {
+      try {
+        control?.promote();
+      } catch (err) {
+        return `the new gsup cannot take over the control socket ${control?.path}: ${(err as Error).message}`;
+      }
+      if (config.pidfile) {
+        const taken = claimPidfile(config.pidfile, inheritance.from);
+        if (typeof taken === 'string') sup.warn(taken);
+        else pidfile = taken;
+      }
+      promoted = true;
+      sup.tookOver(inheritance.from);
+      return null;
+    });
+  }
   try {
     if (hooks.onStarting) {
       try {
@@ -191,19 +262,21 @@ export async function start(argv: string[]): Promise<number> {
         );
       }
     }
-    const { replacedStale } = (await control?.listen()) ?? { replacedStale: false };
-    if (config.metrics) {
+    const { replacedStale } = (await control?.listen({ staging: inheritance !== null })) ?? {
+      replacedStale: false,
+    };
+    if (inheritance && config.metrics) {
+      // The old supervisor serves the metrics address until it hands over: bind it once it has.
+      sup.on('event', (e) => {
+        if (e.type === 'upgrade-took-over') void takeMetricsOver(serveMetrics, (m) => sup.warn(m));
+      });
+    } else {
       // Before the pool starts: an address in use refuses the start, and every worker is counted.
-      const served = await (await import('../metrics/index.js')).serveMetrics(
-        sup,
-        config.metrics,
-        options.binds,
-      );
-      if (typeof served === 'string') {
+      const refused = await serveMetrics();
+      if (refused) {
         release();
-        return failure(served);
+        return failure(refused);
       }
-      metrics = served;
     }
     await sup.start();
     if (replacedStale) logger?.line('info', `replaced a stale control socket at ${control?.path}`);
@@ -216,9 +289,10 @@ export async function start(argv: string[]): Promise<number> {
     throw err;
   }
   const version = sup.snapshot().versions.gsup;
+  const from = inheritance ? ` (upgrading the gsup with pid ${inheritance.from})` : '';
   logger?.line(
     'info',
-    `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${config.workers} worker${config.workers === 1 ? '' : 's'}`,
+    `gsup ${version} (pid ${process.pid}) serving ${appArg} with ${workersText(sup.snapshot().target)}${from}`,
   );
 
   let dashboard: Dashboard | null = null;
@@ -231,6 +305,7 @@ export async function start(argv: string[]): Promise<number> {
       onError: (err) => {
         // The pool keeps running, and the person keeps a view of it.
         dashboard = null;
+        drawing = false;
         if (!logger) {
           logger = newLogger();
           attachLogger(logger);
@@ -242,6 +317,7 @@ export async function start(argv: string[]): Promise<number> {
         // Like any foreground program whose terminal closes: stop, gracefully.
         dashboard?.destroy();
         dashboard = null;
+        drawing = false;
         void sup.stop();
       },
     });
@@ -279,19 +355,23 @@ export async function start(argv: string[]): Promise<number> {
 }
 
 function failure(message: string): number {
+  tellPredecessor(message);
   process.stderr.write(`gsup: ${message}\n`);
   return EXIT_FAILURE;
 }
 
-/** Writes our pid to `path`, or says why not (it names a live process). Gunicorn's --pid, same rules. */
-function claimPidfile(path: string): { release: () => void } | string {
+/**
+ * Writes our pid to `path`, or says why not (it names a live process). Gunicorn's --pid, same
+ * rules; an upgrade's new gsup takes the file over from the old one (`predecessor`).
+ */
+function claimPidfile(path: string, predecessor?: number): { release: () => void } | string {
   let recorded: number | null = null;
   try {
     recorded = Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
   } catch {
     recorded = null;
   }
-  if (recorded && recorded !== process.pid && isRunning(recorded)) {
+  if (recorded && recorded !== process.pid && recorded !== predecessor && isRunning(recorded)) {
     return `pidfile ${path} records pid ${recorded}, which is running (another gsup?); stop it or remove the file`;
   }
   try {
@@ -326,6 +406,31 @@ function isRunning(pid: number): boolean {
 }
 
 function usage(message: string): number {
+  tellPredecessor(message);
   process.stderr.write(`gsup: ${message}\n`);
   return EXIT_USAGE;
+}
+
+/** How long an upgrade's new supervisor tries to bind the metrics address the old one holds. */
+const METRICS_TAKEOVER_MS = 30_000;
+
+/** Binds the metrics address once the old supervisor of an upgrade lets go of it. */
+async function takeMetricsOver(
+  serve: () => Promise<string | null>,
+  warn: (message: string) => void,
+): Promise<void> {
+  const deadline = Date.now() + METRICS_TAKEOVER_MS;
+  for (;;) {
+    const refused = await serve();
+    if (!refused) return;
+    if (Date.now() > deadline) {
+      warn(`${refused}; the metrics stay off until the next start`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+function workersText(n: number): string {
+  return `${n} worker${n === 1 ? '' : 's'}`;
 }

@@ -19,6 +19,7 @@ export type Request =
   | { id?: number; cmd: 'recycle'; pid: number }
   | { id?: number; cmd: 'kill'; pid: number }
   | { id?: number; cmd: 'autoscale'; on: boolean | 'toggle' }
+  | { id?: number; cmd: 'upgrade' }
   | { id?: number; cmd: 'subscribe' };
 
 export type Reply =

@@ -4,7 +4,7 @@
 // directory the user owns. Bad input gets an error reply naming the problem; nothing a client sends can crash,
 // block or slow the supervisor.
 
-import { chmodSync, lstatSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { dirname } from 'node:path';
 import { controlCommand, controlNames, type Outcome, runRequest } from '../commands.js';
@@ -40,11 +40,26 @@ interface Subscriber {
 /** Events kept for a lagging subscriber; older ones are counted as dropped. */
 const HELD_EVENTS = 500;
 
+/** sun_path holds 108 bytes including the terminating NUL. */
+const MAX_UNIX_PATH_BYTES = 107;
+
+/**
+ * Where the new gsup of an upgrade listens until it takes over: beside the real path, so that
+ * taking over is one rename(2) over it and the name never stops answering.
+ */
+export function stagingPath(path: string): string {
+  return `${path}.new`;
+}
+
 export class ControlServer {
   private server: net.Server | null = null;
   private readonly conns = new Set<net.Socket>();
   private readonly subscribers = new Set<Subscriber>();
   private timer: NodeJS.Timeout | null = null;
+  /** Where our socket file is: the path, or its staging path before an upgrade's takeover. */
+  private at: string;
+  /** Our socket file's inode: the file at `at` is removed on close only while it is still ours. */
+  private ino: number | null = null;
   private readonly onEvent = (event: PoolEvent) =>
     this.broadcast({ v: PROTOCOL_VERSION, type: 'event', event });
   private readonly onOutput = (output: WorkerOutput) =>
@@ -55,10 +70,24 @@ export class ControlServer {
     readonly path: string,
     private readonly name: string,
     private readonly refreshMs = 1000,
-  ) {}
+  ) {
+    this.at = path;
+  }
 
-  /** Creates the socket. Throws ControlError for a name clash or an unsafe directory. */
-  async listen(): Promise<{ replacedStale: boolean }> {
+  /**
+   * Creates the socket. Throws ControlError for a name clash or an unsafe directory. `staging`:
+   * the new gsup of an upgrade listens beside the path until `promote()`, while the old one answers.
+   */
+  async listen(opts: { staging?: boolean } = {}): Promise<{ replacedStale: boolean }> {
+    if (opts.staging) {
+      this.at = stagingPath(this.path);
+      const bytes = Buffer.byteLength(this.at);
+      if (bytes > MAX_UNIX_PATH_BYTES) {
+        throw new ControlError(
+          `cannot stage the control socket at ${this.at} for the upgrade: ${bytes} bytes, unix sockets allow ${MAX_UNIX_PATH_BYTES}; use a shorter --control`,
+        );
+      }
+    }
     const dir = dirname(this.path);
     const unusable = makeControlDir(dir);
     if (unusable) throw new ControlDirError(unusable);
@@ -70,20 +99,23 @@ export class ControlServer {
       );
     }
     let replacedStale = false;
-    const existing = lstatOrNull(this.path);
+    const at = this.at;
+    const existing = lstatOrNull(at);
     if (existing && !existing.isSocket()) {
       throw new ControlError(
-        `control socket path ${this.path} exists and is not a socket; remove it or use --control`,
+        `control socket path ${at} exists and is not a socket; remove it or use --control`,
       );
     }
     if (existing) {
-      const pid = await livePid(this.path);
+      const pid = await livePid(at);
       if (pid !== null) {
         throw new ControlError(
-          `another gsup named "${this.name}" is running${pid > 0 ? ` (pid ${pid})` : ''} with control socket ${this.path}; stop it, or start this one with --name`,
+          at === this.path
+            ? `another gsup named "${this.name}" is running${pid > 0 ? ` (pid ${pid})` : ''} with control socket ${this.path}; stop it, or start this one with --name`
+            : `another upgrade of gsup "${this.name}" is under way${pid > 0 ? ` (new gsup pid ${pid})` : ''} at ${at}; wait for it to end`,
         );
       }
-      unlinkSync(this.path); // stale: left by an instance that died
+      unlinkSync(at); // stale: left by an instance that died
       replacedStale = true;
     }
     const server = net.createServer((conn) => this.serve(conn));
@@ -93,11 +125,12 @@ export class ControlServer {
       const umask = process.umask(0o177);
       server.once('error', (err) => {
         process.umask(umask);
-        reject(new ControlError(`cannot listen on control socket ${this.path}: ${err.message}`));
+        reject(new ControlError(`cannot listen on control socket ${at}: ${err.message}`));
       });
-      server.listen(this.path, () => {
+      server.listen(at, () => {
         process.umask(umask);
-        chmodSync(this.path, 0o600);
+        chmodSync(at, 0o600);
+        this.ino = Number(lstatOrNull(at)?.ino ?? -1);
         resolve();
       });
     });
@@ -108,20 +141,40 @@ export class ControlServer {
     return { replacedStale };
   }
 
-  /** Closes the socket and every connection, and removes the socket file. */
+  /**
+   * An upgrade's takeover: our staged socket replaces the old gsup's at the path in one rename, so
+   * a client connecting at any moment reaches one of the two. Throws the fs error.
+   */
+  promote(): void {
+    if (this.at === this.path) return;
+    renameSync(this.at, this.path);
+    this.at = this.path;
+  }
+
+  /** Closes the socket and every connection, and removes the socket file if it is still ours. */
   close(): void {
     if (this.timer) clearInterval(this.timer);
     this.sup.off('event', this.onEvent);
     this.sup.off('output', this.onOutput);
     for (const c of this.conns) c.destroy();
     if (this.server) {
-      this.server.close();
-      this.server = null;
-      try {
-        unlinkSync(this.path);
-      } catch {
-        // already gone
+      const file = lstatOrNull(this.at);
+      if (!file || Number(file.ino) === this.ino) {
+        this.server.close();
+        try {
+          unlinkSync(this.at);
+        } catch {
+          // already gone (Node's close removes it too)
+        }
+      } else {
+        // After an upgrade the file at the path is the new gsup's, and Node's close would unlink
+        // the path by name: our listening fd is left to close with this process (about to
+        // exit), and whoever still reaches it is hung up on.
+        this.server.removeAllListeners('connection');
+        this.server.on('connection', (conn: net.Socket) => conn.destroy());
+        this.server.unref();
       }
+      this.server = null;
     }
   }
 

@@ -25,7 +25,11 @@ export interface Listener {
   url: string;
   /** The port the OS gave (TCP only): the real one when asked for port 0. */
   port: number | null;
-  close(): void;
+  /**
+   * Closes our fd; a unix socket's file is removed too. `keepPath`: a new gsup serves it now, so
+   * the file stays (and a unix socket's fd closes with this process).
+   */
+  close(opts?: { keepPath?: boolean }): void;
 }
 
 /** A socket that could not be made, with a one-line message naming the address and the fix. */
@@ -182,15 +186,55 @@ async function bindUnix(spec: { kind: 'unix'; path: string }): Promise<Listener>
     fd: handle.fd,
     url: where,
     port: null,
-    close: () => {
-      handle.close();
-      try {
-        unlinkSync(spec.path);
-      } catch {
-        // already gone
-      }
-    },
+    close: unixCloser(handle, spec.path),
   };
+}
+
+/** Closes a unix socket's handle and removes its file, unless a new gsup has taken it over. */
+function unixCloser(handle: RawHandle, path: string): Listener['close'] {
+  return (opts) => {
+    // libuv's close of a socket it bound unlinks the path by name, and after an upgrade the path
+    // is the new gsup's: our fd is left to close with this process, which is about to exit.
+    if (opts?.keepPath) return;
+    handle.close();
+    try {
+      unlinkSync(path);
+    } catch {
+      // already gone
+    }
+  };
+}
+
+/**
+ * Adopts a listening socket inherited from the old gsup of an upgrade (src/supervisor/upgrade.ts)
+ * in place of binding `spec`: the same socket, so no connection in its queue is lost. It is ours
+ * now: closing it closes our copy, and a unix socket's file goes with it as if we had bound it.
+ */
+export function adoptListener(spec: BindSpec, fd: number): Listener {
+  const where = formatBind(spec);
+  let socket = false;
+  try {
+    socket = fstatSync(fd).isSocket();
+  } catch {
+    socket = false;
+  }
+  if (!socket) {
+    throw new BindError(`cannot adopt the inherited socket for ${where}: fd ${fd} is not a socket`);
+  }
+  const handle = createServerHandle(null, 0, -1, fd);
+  if (typeof handle === 'number') {
+    throw new BindError(`cannot adopt the inherited socket for ${where}: ${errnoText(handle)}`);
+  }
+  if (spec.kind === 'unix') {
+    return { spec, fd, url: where, port: null, close: unixCloser(handle, spec.path) };
+  }
+  const out: Record<string, unknown> = {};
+  handle.getsockname?.(out);
+  const port = typeof out.port === 'number' ? out.port : null;
+  const host = typeof out.address === 'string' ? out.address : null;
+  const url =
+    host && port !== null ? `http://${net.isIPv6(host) ? `[${host}]` : host}:${port}` : where;
+  return { spec, fd, url, port, close: () => handle.close() };
 }
 
 function isAlive(path: string): Promise<boolean> {

@@ -4,6 +4,7 @@
 import type { AdaptOptions } from './adapt.js';
 import type { BindSpec } from './listener.js';
 import type { Spawner } from './spawn.js';
+import type { Inheritance, ReexecProvider } from './upgrade.js';
 import type { UsageReader } from './usage.js';
 
 export interface SupervisorOptions {
@@ -60,6 +61,10 @@ export interface ReloadedConfig {
 export interface SupervisorDeps {
   spawn: Spawner;
   usage: UsageReader;
+  /** How to start a new gsup for an upgrade, or why it cannot be; absent: no upgrade (the API). */
+  reexec?: ReexecProvider;
+  /** What an upgrade's old supervisor handed this one: sockets to adopt, the worker count. */
+  inherited?: Inheritance;
 }
 
 /** Heartbeat period: a quarter of the timeout, at most one second. */

@@ -20,7 +20,13 @@ import {
 } from '../scale.js';
 import { ADAPT_DEFAULTS, Adapter } from './adapt.js';
 import { WorkerHandle } from './handle.js';
-import { type Listener, openListener, startListening } from './listener.js';
+import {
+  adoptListener,
+  formatBind,
+  type Listener,
+  openListener,
+  startListening,
+} from './listener.js';
 import {
   heartbeatMs,
   type PoolOptions,
@@ -33,11 +39,13 @@ import { changes, rebind, workerCount } from './reconfigure.js';
 import { Slots } from './slots.js';
 import { type PoolSnapshot, poolUtilization, Totals, workerSnapshot } from './snapshot.js';
 import { spawnNodeWorker } from './spawn.js';
+import { closeUnadopted, type UpgradeResult, UpgradeRun } from './upgrade.js';
 import { readUsage, USAGE_MS, usagePoller } from './usage.js';
 
 export type { ScaleRequest, ScaleResult } from '../scale.js';
 export type { PoolOptions, ReloadedConfig, SupervisorDeps, SupervisorOptions } from './options.js';
 export type { ReloadResult } from './phase.js';
+export type { Inheritance, Reexec, ReexecProvider, UpgradeResult } from './upgrade.js';
 
 interface SupervisorEvents {
   event: [PoolEvent];
@@ -56,6 +64,12 @@ const EVENTS_KEPT = 200;
 const WARNINGS_LOGGED = 10;
 /** Bad IPC messages logged per worker before going quiet about it. */
 const BAD_MESSAGES_LOGGED = 3;
+/**
+ * An upgrade's new supervisor must have all its workers ready within this many boot timeouts
+ * (a slot may fail and retry once), plus UPGRADE_START_S for node and gsup to start.
+ */
+const UPGRADE_BOOT_TIMEOUTS = 2;
+const UPGRADE_START_S = 10;
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -89,6 +103,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private managing = false;
   /** Autoscaling and memory recycling: their samples, switch and last decisions. */
   private readonly adapter: Adapter;
+  /** The upgrade of gsup itself in progress, if any (src/supervisor/upgrade.ts). */
+  private upgrading: UpgradeRun | null = null;
+  /** The sockets' files belong to an upgrade's new supervisor: closing ours must not remove them. */
+  private keepSocketPaths = false;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
   readonly done: Promise<number>;
@@ -99,6 +117,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.deps = { spawn: spawnNodeWorker, usage: readUsage, ...deps };
     this.target = options.workers;
     this.adapter = new Adapter(options.adapt ?? ADAPT_DEFAULTS);
+    // The new supervisor of an upgrade keeps the old pool's count (one set at run time survives).
+    const inherited = this.deps.inherited?.target;
+    if (inherited !== undefined && inherited >= 1 && inherited <= options.maxWorkers) {
+      this.target = inherited;
+    }
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
@@ -110,7 +133,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   async start(): Promise<void> {
     for (const spec of this.options.binds) {
       try {
-        this.sockets.push(await openListener(spec));
+        this.sockets.push(await this.openSocket(spec));
       } catch (err) {
         for (const l of this.sockets) l.close();
         this.sockets = [];
@@ -120,6 +143,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         // stop() arrived while we were binding: start nothing.
         for (const l of this.sockets) l.close();
         return;
+      }
+    }
+    if (this.deps.inherited) {
+      // Sockets the old supervisor had that the config no longer names.
+      for (const bind of closeUnadopted(this.deps.inherited)) {
+        this.warn(
+          `upgrade: the old gsup listened at ${bind}, which the config no longer binds; closed`,
+        );
       }
     }
     try {
@@ -157,6 +188,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Sets the worker count (`{to: 8}`) or changes it (`{by: -1}`); refused below 1 or above max-workers. */
   scale(req: ScaleRequest): ScaleResult {
     if (this.stopping) return { ok: false, error: 'gsup is stopping' };
+    if (this.upgrading) return { ok: false, error: this.upgradeRuns() };
     const result = checkScale(this.target, req, this.options.maxWorkers);
     if (!result.ok) {
       const wanted = scaleTarget(this.target, req);
@@ -185,6 +217,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (phase.is === 'stopping' || phase.is === 'stopped') {
       return Promise.resolve(notReloading('gsup is stopping'));
     }
+    if (this.upgrading) return Promise.resolve(notReloading(this.upgradeRuns()));
     if (phase.is === 'reloading') {
       if (!phase.queued) {
         phase.queued = [];
@@ -252,6 +285,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       this.finish();
       return this.done;
     }
+    this.upgrading?.abort('gsup is stopping', this.options.gracefulTimeout);
     if (phase.is === 'reloading') {
       const queued = phase.queued;
       phase.queued = null;
@@ -271,6 +305,58 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Asks every live worker to reopen its log files (SIGUSR1: logrotate moved them). */
   reopenLogs(): void {
     for (const w of this.workers.values()) if (w.active) w.proc.send({ t: 'reopen-logs' });
+  }
+
+  /**
+   * Upgrades gsup itself: starts the gsup now on disk with the same command line, handing it the
+   * listening sockets; once all its workers are ready it takes over and this one drains and exits.
+   * If it cannot get there, it is stopped and this one keeps serving. One at a time, never during
+   * a reload.
+   */
+  upgrade(): Promise<UpgradeResult> {
+    const phase = this.phase.is;
+    let refusal: string | null = null;
+    if (phase === 'starting') refusal = 'gsup is still starting';
+    else if (phase === 'stopping' || phase === 'stopped') refusal = 'gsup is stopping';
+    else if (this.upgrading) refusal = this.upgradeRuns();
+    else if (phase === 'reloading') refusal = 'a reload is running; upgrade once it is done';
+    const reexec =
+      refusal ??
+      this.deps.reexec?.() ??
+      'this pool was not started by the gsup command, so there is no command line to re-execute';
+    if (typeof reexec === 'string') {
+      const message = this.say({ type: 'upgrade-refused', reason: reexec }).message;
+      return Promise.resolve({ ok: false, message, newPid: null });
+    }
+    const o = this.options;
+    const run = new UpgradeRun(
+      {
+        say: (body) => this.say(body).message,
+        canHandOver: () => !this.stopping,
+        handOver: () => {
+          // The new supervisor holds the sockets now; ours close, their files stay.
+          this.keepSocketPaths = true;
+          for (const l of this.sockets) l.close({ keepPath: true });
+          this.sockets = [];
+          void this.stop();
+        },
+        ended: () => {
+          if (this.upgrading === run) this.upgrading = null;
+        },
+      },
+      reexec,
+      this.sockets,
+      this.target,
+      o.bootTimeout * UPGRADE_BOOT_TIMEOUTS + UPGRADE_START_S,
+      o.gracefulTimeout,
+    );
+    this.upgrading = run;
+    return run.result;
+  }
+
+  /** Said by the new supervisor of an upgrade once it answers the control socket. */
+  tookOver(oldPid: number): void {
+    this.say({ type: 'upgrade-took-over', oldPid, newPid: process.pid });
   }
 
   /** Records a warning from outside the pool (a hook that threw, garbage on a channel). */
@@ -820,12 +906,28 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.moveTo({ is: 'stopped' });
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    for (const l of [...this.sockets, ...this.retiredSockets.splice(0)]) l.close();
+    const keepPath = this.keepSocketPaths || this.upgrading?.committed === true;
+    for (const l of [...this.sockets, ...this.retiredSockets.splice(0)]) l.close({ keepPath });
     this.say({ type: 'stopped', code: this.exitCode });
     this.resolveDone(this.exitCode);
   }
 
   // ---- facts, derived in one place --------------------------------------------------------
+
+  /** A bound socket, or the one an upgrade's old supervisor handed down for the same bind. */
+  private async openSocket(spec: Listener['spec']): Promise<Listener> {
+    const inherited = this.deps.inherited?.sockets;
+    const key = formatBind(spec);
+    const fd = inherited?.get(key);
+    if (fd === undefined) return openListener(spec);
+    inherited?.delete(key);
+    return adoptListener(spec, fd);
+  }
+
+  /** Why a reload, a scale or another upgrade is refused while an upgrade runs. */
+  private upgradeRuns(): string {
+    return `an upgrade of gsup is running (new gsup pid ${this.upgrading?.newPid ?? '?'}); try again once it is done or failed`;
+  }
 
   /** The reload run in progress, if any. */
   private get run(): ReloadRun | null {
