@@ -21,6 +21,13 @@ test('req/s is the current rate: the burst as it runs, 0 two heartbeats after it
   t.is(at(7), 10_000, 'one heartbeat after: half the window was busy');
   t.is(at(8), 0, 'two heartbeats after: 0');
   t.is(currentRate(beats([5])), 0, 'one heartbeat is not a rate');
+  // Right after a reload: a new worker's first heartbeat already gives a rate, from its ready.
+  t.is(currentRate([{ at: 1000, requests: 300 }], RATE_WINDOW_MS, { at: 0, requests: 0 }), 300);
+  t.is(
+    currentRate(beats([0, 100, 200, 300]), RATE_WINDOW_MS, { at: -5000, requests: 0 }),
+    100,
+    'once heartbeats span the window, the ready time is not used',
+  );
   // A faster heartbeat (timeout 1 s: every 250 ms) still looks back about RATE_WINDOW_MS.
   const fast = beats([0, 100, 200, 300, 400, 500, 600, 700, 800], 250);
   t.is(currentRate(fast), 400);
