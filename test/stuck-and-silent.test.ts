@@ -60,6 +60,12 @@ test('a ready worker whose heartbeats are overdue is labelled silent, and serves
   // With a 1 s timeout workers beat every 250 ms: silent after 750 ms, before the kill.
   t.is(workerSnapshot(handle(800), slot, null, now, 250).label, 'silent');
   t.is(workerSnapshot(handle(null), slot, null, now, hb).label, 'ready');
+  // The supervisor itself just came back from a stall: the heartbeats are queued, not missing.
+  t.is(
+    workerSnapshot(handle(SILENT_AFTER_HEARTBEATS * hb + 500), slot, null, now, hb, now - 100)
+      .label,
+    'ready',
+  );
 });
 
 test('a timeout stack is read once in the text log: no KEYBOARD_INTERRUPT, no echo of the trace', async (t) => {

@@ -78,6 +78,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
+  /** When the supervisor's own loop last came back from a stall: heartbeats queued behind it. */
+  private stallEndedAt = 0;
   private managing = false;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
@@ -237,6 +239,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   snapshot(): PoolSnapshot {
     const now = monotonic();
     const run = this.run;
+    // After a stall of our own (or in one) heartbeats are still queued: nobody looks silent for it.
+    const quietFrom = now - this.lastTick > STALL_MS ? now : this.stallEndedAt;
     const workers = [...this.workers.values()]
       .sort((a, b) => a.slot - b.slot || a.id - b.id)
       .map((w) =>
@@ -246,6 +250,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.replacing(w),
           now,
           heartbeatMs(this.options.timeout),
+          quietFrom,
         ),
       );
     const held = new Set(
@@ -293,6 +298,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // heartbeats that arrived meanwhile are still queued behind this timer: judge no worker on
     // stale data. The next tick, a moment later, sees them.
     const stalled = now - this.lastTick > STALL_MS;
+    if (stalled) this.stallEndedAt = now;
     this.lastTick = now;
     this.manage(!stalled);
   }
