@@ -2,7 +2,6 @@
 // the current req/s (a rule over heartbeat samples), the `silent` label once heartbeats are
 // overdue, and a timeout's stack printed once, without Node's KEYBOARD_INTERRUPT noise.
 import test from 'ava';
-import { monotonic } from '../src/clock.js';
 import { currentRate, RATE_WINDOW_MS, WorkerHandle } from '../src/supervisor/handle.js';
 import { SILENT_AFTER_HEARTBEATS, workerSnapshot } from '../src/supervisor/snapshot.js';
 import { get, gsup } from './helpers.js';
@@ -21,38 +20,46 @@ test('req/s is the current rate: the burst as it runs, 0 two heartbeats after it
   t.is(at(7), 10_000, 'one heartbeat after: half the window was busy');
   t.is(at(8), 0, 'two heartbeats after: 0');
   t.is(currentRate(beats([5])), 0, 'one heartbeat is not a rate');
+  // Right after a reload: a new worker's first heartbeat already gives a rate, from its ready.
+  t.is(currentRate([{ at: 1000, requests: 300 }], RATE_WINDOW_MS, { at: 0, requests: 0 }), 300);
+  t.is(
+    currentRate(beats([0, 100, 200, 300]), RATE_WINDOW_MS, { at: -5000, requests: 0 }),
+    100,
+    'once heartbeats span the window, the ready time is not used',
+  );
   // A faster heartbeat (timeout 1 s: every 250 ms) still looks back about RATE_WINDOW_MS.
   const fast = beats([0, 100, 200, 300, 400, 500, 600, 700, 800], 250);
   t.is(currentRate(fast), 400);
   t.true(RATE_WINDOW_MS <= 2000, 'current means the last two seconds at most');
 });
 
+/** The time the snapshots below are taken at: every age is counted back from it, not from the clock. */
+const NOW = 1_000_000;
+
 function handle(lastHeartbeatAgo: number | null): WorkerHandle {
   const h = new WorkerHandle(1, 1, 1, { pid: 4321, kill: () => true } as never);
   h.moveTo('booting');
   h.moveTo('ready');
-  h.lastHeartbeat = lastHeartbeatAgo === null ? null : monotonic() - lastHeartbeatAgo;
+  h.lastHeartbeat = lastHeartbeatAgo === null ? null : NOW - lastHeartbeatAgo;
   return h;
 }
 
 test('a ready worker whose heartbeats are overdue is labelled silent, and serves 0 req/s', (t) => {
   const slot = { failures: 0, retryAt: 0, restarts: 0, lastExit: null };
-  const now = monotonic();
   const hb = 1000;
-  const fresh = workerSnapshot(handle(500), slot, null, now, hb);
-  t.is(fresh.label, 'ready');
-  const late = workerSnapshot(handle(SILENT_AFTER_HEARTBEATS * hb + 500), slot, null, now, hb);
-  t.is(late.label, 'silent');
-  t.is(late.rps, 0);
-  t.is(late.state, 'ready', 'the lifecycle state is unchanged: only the label says it');
+  const late = SILENT_AFTER_HEARTBEATS * hb + 500;
+  t.is(workerSnapshot(handle(500), slot, null, NOW, hb).label, 'ready');
+  const silent = workerSnapshot(handle(late), slot, null, NOW, hb);
+  t.is(silent.label, 'silent');
+  t.is(silent.rps, 0);
+  t.is(silent.state, 'ready', 'the lifecycle state is unchanged: only the label says it');
   // Being replaced does not hide it.
-  t.is(
-    workerSnapshot(handle(SILENT_AFTER_HEARTBEATS * hb + 500), slot, 'reload', now, hb).label,
-    'silent',
-  );
+  t.is(workerSnapshot(handle(late), slot, 'reload', NOW, hb).label, 'silent');
   // With a 1 s timeout workers beat every 250 ms: silent after 750 ms, before the kill.
-  t.is(workerSnapshot(handle(800), slot, null, now, 250).label, 'silent');
-  t.is(workerSnapshot(handle(null), slot, null, now, hb).label, 'ready');
+  t.is(workerSnapshot(handle(800), slot, null, NOW, 250).label, 'silent');
+  t.is(workerSnapshot(handle(null), slot, null, NOW, hb).label, 'ready');
+  // The supervisor itself just came back from a stall: the heartbeats are queued, not missing.
+  t.is(workerSnapshot(handle(late), slot, null, NOW, hb, NOW - 100).label, 'ready');
 });
 
 test('a timeout stack is read once in the text log: no KEYBOARD_INTERRUPT, no echo of the trace', async (t) => {

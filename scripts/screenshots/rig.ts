@@ -110,6 +110,8 @@ export async function makeRig(opts: {
     input: term.input,
     output: term.output,
     onError: (err) => errors.push(err),
+    // As `gsup demo` names its instance.
+    name: 'demo',
   });
 
   const check = () => {

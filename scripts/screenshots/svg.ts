@@ -214,7 +214,7 @@ export function toSvg(rows: Cell[][], title: string): string {
 
 function isDrawn(ch: string): boolean {
   const code = ch.codePointAt(0) ?? 0;
-  return ch in BOX || (code >= 0x2800 && code <= 0x28ff) || (code >= 0x2581 && code <= 0x2588);
+  return ch in BOX || (code >= 0x2800 && code <= 0x28ff) || (code >= 0x2581 && code <= 0x258f);
 }
 
 /** Box lines, braille dots and blocks as path data; null for ordinary text. */
@@ -255,6 +255,11 @@ function drawGlyph(
       kind: 'fill',
       d: `M${round(left)} ${round(top + CELL_H - h)}h${CELL_W}v${h}h-${CELL_W}z`,
     };
+  }
+  // Left blocks, 7/8 (▉) down to 1/8 (▏) of a cell wide: the ends of the share chart's bars.
+  if (code >= 0x2589 && code <= 0x258f) {
+    const w = round((CELL_W * (0x2590 - code)) / 8);
+    return { kind: 'fill', d: `M${round(left)} ${top}h${w}v${CELL_H}h-${w}z` };
   }
   return null;
 }

@@ -186,7 +186,7 @@ export function headerGroups(s: PoolSnapshot, name?: string): HeaderItem[][] {
       forms: [`${count(s.totals.requests)} requests`, `${count(s.totals.requests)} reqs`],
       givesWay: 1,
     },
-    { forms: [`${s.totals.inFlight} in flight`] },
+    { forms: [`${s.totals.inFlight} in flight`, `${s.totals.inFlight} infl`], givesWay: 2 },
     { forms: [paint(s.totals.status[4] > 0 ? 'red' : null, `5xx ${count(s.totals.status[4])}`)] },
   ];
   const counters: HeaderItem[] = [

@@ -48,16 +48,18 @@ const QUICK_STOP_GRACE_MS = 1000;
 
 /**
  * Requests per second between the last heartbeat sample and the newest one at least 3/4 of
- * `windowMs` before it (the oldest if none is): whole heartbeat intervals, so the phase at which
- * they arrive does not matter. 0 with fewer than two samples.
+ * `windowMs` before it: whole heartbeat intervals, so the phase at which they arrive does not
+ * matter. If none is that old, from `start` (when the worker became ready, with 0 requests: a
+ * new worker has a rate from its first heartbeat on), else from the oldest sample.
  */
 export function currentRate(
   samples: ReadonlyArray<{ at: number; requests: number }>,
   windowMs = RATE_WINDOW_MS,
+  start?: { at: number; requests: number },
 ): number {
   const last = samples[samples.length - 1];
   if (!last) return 0;
-  let first = samples[0];
+  let first = start && start.at < last.at ? start : samples[0];
   for (let i = samples.length - 2; i >= 0; i--) {
     const s = samples[i];
     if (s && last.at - s.at >= windowMs * 0.75) {
@@ -331,7 +333,11 @@ export class WorkerHandle implements PlanWorker {
 
   /** Requests per second now: over its last heartbeats, about RATE_WINDOW_MS (see there). */
   get rps(): number {
-    return currentRate(this.samples);
+    return currentRate(
+      this.samples,
+      RATE_WINDOW_MS,
+      this.readyAt === null ? undefined : { at: this.readyAt, requests: 0 },
+    );
   }
 
   /**

@@ -139,18 +139,23 @@ export interface SlotRecord {
  */
 export const SILENT_AFTER_HEARTBEATS = 3;
 
-/** One worker as the views see it; `heartbeatMs` is the period workers send heartbeats at. */
+/**
+ * One worker as the views see it. `heartbeatMs` is the period workers send heartbeats at;
+ * silence is counted from `quietFrom` at the earliest (when the supervisor's own loop last came
+ * back from a stall, since heartbeats were queued behind it).
+ */
 export function workerSnapshot(
   w: WorkerHandle,
   slot: SlotRecord,
   replacing: 'reload' | 'recycle' | null,
   now: number,
   heartbeatMs = 1000,
+  quietFrom = 0,
 ): WorkerSnapshot {
   const silent =
     w.state === 'ready' &&
     w.lastHeartbeat !== null &&
-    now - w.lastHeartbeat > SILENT_AFTER_HEARTBEATS * heartbeatMs;
+    now - Math.max(w.lastHeartbeat, quietFrom) > SILENT_AFTER_HEARTBEATS * heartbeatMs;
   let label: string = w.state;
   if (w.timedOut) label = 'timed out';
   else if (silent) label = 'silent';

@@ -100,6 +100,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private readonly events: PoolEvent[] = [];
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
+  /** When the supervisor's own loop last came back from a stall: heartbeats queued behind it. */
+  private stallEndedAt = 0;
   private managing = false;
   /** Autoscaling and memory recycling: their samples, switch and last decisions. */
   private readonly adapter: Adapter;
@@ -378,6 +380,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   snapshot(): PoolSnapshot {
     const now = monotonic();
     const run = this.run;
+    // After a stall of our own (or in one) heartbeats are still queued: nobody looks silent for it.
+    const quietFrom = now - this.lastTick > STALL_MS ? now : this.stallEndedAt;
     const workers = [...this.workers.values()]
       .sort((a, b) => a.slot - b.slot || a.id - b.id)
       .map((w) =>
@@ -387,6 +391,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.replacing(w),
           now,
           heartbeatMs(this.options.timeout),
+          quietFrom,
         ),
       );
     const held = new Set(
@@ -442,6 +447,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     // heartbeats that arrived meanwhile are still queued behind this timer: judge no worker on
     // stale data. The next tick, a moment later, sees them.
     const stalled = now - this.lastTick > STALL_MS;
+    if (stalled) this.stallEndedAt = now;
     this.lastTick = now;
     this.manage(!stalled);
   }
