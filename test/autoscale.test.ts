@@ -434,10 +434,14 @@ test('the dashboard line: on with bounds, signals, status and the last decision;
     autoscaleLine(on),
     'autoscale on 1..4: util 0.93, 37 queued, lag 12 ms; steady: utilization 0.93; last 2→4 (12:00:01): utilization 0.93 over 3 s, 37 connections queued',
   );
-  const label = workersLabel(on, 60);
+  const label = workersLabel(on, ' workers ', 60);
   t.true(label.length <= 56, label);
   t.true(label.startsWith(' workers · autoscale on 1..4'));
+  // Rows out of sight are said first, and never cut for the autoscale line.
+  const hidden = workersLabel(on, ' workers: 11 of 12 shown, ↓ for more ', 60);
+  t.true(hidden.startsWith(' workers: 11 of 12 shown, ↓ for more · autoscale on'), hidden);
+  t.true(hidden.length <= 56, hidden);
   const off = { ...on, autoscale: { ...on.autoscale, enabled: false } } as PoolSnapshot;
   t.is(autoscaleLine(off), 'autoscale off (a: on)');
-  t.is(workersLabel({ ...base } as PoolSnapshot, 80), ' workers ');
+  t.is(workersLabel({ ...base } as PoolSnapshot, ' workers ', 80), ' workers ');
 });

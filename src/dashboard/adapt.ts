@@ -25,10 +25,13 @@ export function autoscaleLine(s: PoolSnapshot): string | null {
   return `autoscale on ${a.min}..${a.max}: ${parts.join(', ') || 'no signals yet'}; ${a.status}${last}${memory}`;
 }
 
-/** The worker table's label: its name, then the autoscale line, cut to fit `width`. */
-export function workersLabel(s: PoolSnapshot, width: number): string {
+/**
+ * The worker table's label: its name and how many rows are in sight (`rows`, from tableLabel),
+ * then the autoscale line, cut to fit `width`: the row count is never the part cut.
+ */
+export function workersLabel(s: PoolSnapshot, rows: string, width: number): string {
   const line = autoscaleLine(s);
-  const text = line ? ` workers · ${line} ` : ' workers ';
-  const room = Math.max(10, width - 4);
+  const text = line ? `${rows.trimEnd()} · ${line} ` : rows;
+  const room = Math.max(rows.length + 2, width - 4);
   return text.length > room ? `${text.slice(0, room - 2)}… ` : text;
 }

@@ -262,7 +262,6 @@ export class Dashboard {
     this.footer.setContent(this.footerText(screenWidth - 1));
     const cols = columnsFor(width - 1);
     this.tableTitle.setContent(tableHeader(cols));
-    this.tableBox.setLabel(workersLabel(snap, width));
     this.rowPids = snap.workers.map((w) => w.pid);
     this.table.setItems(snap.workers.map((w) => tableRow(w, snap, cols)) as never);
     let index = this.selectedPid === null ? 0 : this.rowPids.indexOf(this.selectedPid);
@@ -271,16 +270,18 @@ export class Dashboard {
       this.table.select(Math.max(0, index));
       this.selectedPid = this.rowPids[Math.max(0, index)] ?? null;
     }
-    this.labelTable();
+    this.labelTable(snap);
     if (this.chartsShown) this.drawCharts(snap);
     this.screen.render();
   }
 
-  /** The table's title says how many rows are out of sight, and which way. */
-  private labelTable(): void {
+  /** The table's title says how many rows are out of sight and which way, then autoscale's state. */
+  private labelTable(snap = this.lastSnapshot): void {
     const shown = Math.max(1, this.table.height as number);
     const first = (this.table as unknown as { childBase?: number }).childBase ?? 0;
-    this.tableBox.setLabel(tableLabel(this.rowPids.length, first, shown));
+    const rows = tableLabel(this.rowPids.length, first, shown);
+    const width = Math.max(20, (this.screen.width as number) - 2);
+    this.tableBox.setLabel(snap ? workersLabel(snap, rows, width) : rows);
   }
 
   /** Sizes the help to the terminal: whole lines, borders on screen, wrapped at words. */
