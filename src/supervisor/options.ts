@@ -2,7 +2,7 @@
 // what it uses from outside (spawning, usage readings), replaceable in tests.
 
 import type { BindSpec } from './listener.js';
-import type { Spawner } from './spawn.js';
+import type { Spawner, WorkerClass } from './spawn.js';
 import type { UsageReader } from './usage.js';
 
 export interface SupervisorOptions {
@@ -22,6 +22,12 @@ export interface SupervisorOptions {
   gracefulTimeout: number;
   maxRequests: number;
   maxRequestsJitter: number;
+  /** What the workers run (docs/worker-protocol.md): node (default), wsgi or exec. */
+  workerClass?: WorkerClass;
+  /** The interpreter of wsgi workers (default python3). */
+  python?: string;
+  /** exec workers: the output line (a regular expression) that says the program is ready. */
+  readyPattern?: string | null;
   /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
   nodeArgs: string[];
   cwd: string;

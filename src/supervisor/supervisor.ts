@@ -24,7 +24,7 @@ import { type Action, isActive, isStale, type PlanInput, planPool } from './plan
 import { changes, rebind, workerCount } from './reconfigure.js';
 import { Slots } from './slots.js';
 import { type PoolSnapshot, poolUtilization, Totals, workerSnapshot } from './snapshot.js';
-import { spawnNodeWorker } from './spawn.js';
+import { spawnWorkerProcess } from './spawn.js';
 import { readUsage, USAGE_MS, usagePoller } from './usage.js';
 
 export type { ScaleRequest, ScaleResult } from '../scale.js';
@@ -86,7 +86,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   constructor(options: SupervisorOptions, deps: Partial<SupervisorDeps> = {}) {
     super();
     this.options = options;
-    this.deps = { spawn: spawnNodeWorker, usage: readUsage, ...deps };
+    this.deps = { spawn: spawnWorkerProcess, usage: readUsage, ...deps };
     this.target = options.workers;
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -366,7 +366,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const config: WorkerConfig = {
       app: o.app,
       cwd: o.cwd,
-      fds: this.sockets.map((_, i) => 4 + i),
+      fds: this.sockets.map((_, i) => 3 + i),
       backlog: o.backlog,
       heartbeatMs: heartbeatMs(o.timeout),
       maxRequests: o.maxRequests > 0 ? o.maxRequests + jitter : 0,
@@ -383,6 +383,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         ...(o.uid !== undefined ? { uid: o.uid } : {}),
         ...(o.gid !== undefined ? { gid: o.gid } : {}),
         fds: this.sockets.map((l) => l.fd),
+        workerClass: o.workerClass ?? 'node',
+        python: o.python ?? 'python3',
+        readyPattern: o.readyPattern ?? null,
       },
       {
         spawned: () => {
@@ -403,7 +406,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         exited: (code, signal) => w && this.reap(w, code, signal),
       },
     );
-    w = new WorkerHandle(this.nextId++, slot, this.gen, proc);
+    w = new WorkerHandle(this.nextId++, slot, this.gen, proc, o.workerClass ?? 'node');
     this.workers.set(w.id, w);
   }
 
@@ -413,6 +416,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   } = {
     ready: (w) => this.workerReady(w),
     hb: (w, msg) => w.recordHeartbeat(msg.stats),
+    alive: (w) => {
+      w.lastHeartbeat = monotonic();
+    },
     'boot-error': (w, msg) => {
       w.bootError = { message: msg.message, where: msg.where };
     },
