@@ -354,12 +354,12 @@ export class Dashboard {
     ];
     const ys = this.rpsHistory.length > 1 ? this.rpsHistory : [0, ...this.rpsHistory];
     line.setData([{ title: 'req/s', x: ys.map(() => ' '), y: ys, style: { line: 'green' } }]);
-    const total = snap.workers.reduce((n, w) => n + w.requests, 0);
+    const total = snap.workers.reduce((n, w) => n + (w.requests ?? 0), 0);
     const fit = Math.max(1, Math.floor(((bar.width as number) - 2) / 4));
     const shown = snap.workers.slice(0, fit);
     bar.setData({
       titles: shown.map((w) => `w${w.slot}`),
-      data: shown.map((w) => (total > 0 ? Math.round((w.requests * 100) / total) : 0)),
+      data: shown.map((w) => (total > 0 ? Math.round(((w.requests ?? 0) * 100) / total) : 0)),
     });
     const cpuNow = this.cpuHistory[this.cpuHistory.length - 1] ?? 0;
     const rssNow = this.rssHistory[this.rssHistory.length - 1] ?? 0;
