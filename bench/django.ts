@@ -8,10 +8,12 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { int, seconds } from '../harness/args.js';
+import { childPids, clockTicks, cpuTicks } from '../harness/procfs.js';
 import { makeTempDir, removeDir } from '../harness/tmp.js';
 import { autogroupOff } from './fairness.js';
 import { options as readOptions, runMain } from './main.js';
-import { killAll, startServer, stopServer } from './process.js';
+import { killAll, type Server, startServer, stopServer } from './process.js';
+import { announced } from './reloaders.js';
 import { environment, save, shellLine } from './results.js';
 import { median, summarise } from './stats.js';
 import {
@@ -141,7 +143,18 @@ function setups(o: Options, dir: string): Array<{ name: string; argv: string[] }
   ];
 }
 
-type Run = WrkResult & { round: number; setup: string; mode: Mode };
+type Run = WrkResult & { round: number; setup: string; mode: Mode; cpuMsPerRequest: number };
+
+/** The worker pids of a setup: gsup's from its events, Gunicorn's as its master's children. */
+function workerPids(server: Server): number[] {
+  if (server.name === 'gsup') return [...server.strays];
+  return childPids(Number(announced(server, 'gunicorn master pid')));
+}
+
+/** CPU time (user + system) of the workers, in ms: CPU per request does not depend on what else runs. */
+function cpuMs(pids: number[]): number {
+  return (pids.reduce((n, p) => n + (cpuTicks(p) ?? 0), 0) * 1000) / clockTicks();
+}
 
 async function main(argv: string[]): Promise<number> {
   const read = readOptions('bench:django', argv, parse, USAGE);
@@ -177,12 +190,15 @@ async function main(argv: string[]): Promise<number> {
         try {
           // One second of unrecorded load: both load their URLconf on a worker's first request.
           await runWrk(wrkCommand({ ...o, duration: 1, mode: 'keep-alive', port: server.port }), 1);
+          const pids = workerPids(server);
           for (const mode of modes) {
+            const before = cpuMs(pids);
             const result = await runWrk(wrkCommand({ ...o, mode, port: server.port }), o.duration);
-            runs.push({ round, setup: setup.name, mode, ...result });
+            const cpuMsPerRequest = (cpuMs(pids) - before) / Math.max(1, result.requests);
+            runs.push({ round, setup: setup.name, mode, cpuMsPerRequest, ...result });
             const errors = result.socketErrors + result.non2xx;
             console.log(
-              `  round ${round}/${o.rounds}  ${setup.name.padEnd(8)} ${mode.padEnd(10)} ${Math.round(result.rps).toLocaleString('en-US').padStart(6)} req/s  p99 ${result.p99Ms.toFixed(2)} ms${errors ? `  ${errors} errors` : ''}`,
+              `  round ${round}/${o.rounds}  ${setup.name.padEnd(8)} ${mode.padEnd(10)} ${Math.round(result.rps).toLocaleString('en-US').padStart(6)} req/s  p99 ${result.p99Ms.toFixed(2)} ms  ${cpuMsPerRequest.toFixed(3)} ms CPU/req${errors ? `  ${errors} errors` : ''}`,
             );
           }
         } finally {
@@ -215,8 +231,12 @@ async function main(argv: string[]): Promise<number> {
       return a && b ? a.rps / b.rps : Number.NaN;
     });
     ratios[mode] = g.rps.median / u.rps.median;
+    const cpu = (setup: string) =>
+      median(
+        runs.filter((r) => r.setup === setup && r.mode === mode).map((r) => r.cpuMsPerRequest),
+      );
     console.log(
-      `${mode.padEnd(10)} gsup ${Math.round(g.rps.median)} req/s (${Math.round(g.rps.min)}–${Math.round(g.rps.max)}), gunicorn ${Math.round(u.rps.median)} (${Math.round(u.rps.min)}–${Math.round(u.rps.max)}); gsup/gunicorn ${(ratios[mode] ?? 0).toFixed(2)}× (per-round median ${median(perRound).toFixed(2)}×); errors gsup ${g.socketErrors + g.non2xx}, gunicorn ${u.socketErrors + u.non2xx}`,
+      `${mode.padEnd(10)} gsup ${Math.round(g.rps.median)} req/s (${Math.round(g.rps.min)}–${Math.round(g.rps.max)}), gunicorn ${Math.round(u.rps.median)} (${Math.round(u.rps.min)}–${Math.round(u.rps.max)}); gsup/gunicorn ${(ratios[mode] ?? 0).toFixed(2)}× (per-round median ${median(perRound).toFixed(2)}×); errors gsup ${g.socketErrors + g.non2xx}, gunicorn ${u.socketErrors + u.non2xx}; workers' CPU per request: gsup ${cpu('gsup').toFixed(3)} ms, gunicorn ${cpu('gunicorn').toFixed(3)} ms`,
     );
   }
   const file = save(
