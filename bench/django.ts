@@ -186,7 +186,8 @@ async function main(argv: string[]): Promise<number> {
     for (let round = 1; round <= o.rounds; round++) {
       const order = round % 2 ? list : [...list].reverse();
       for (const setup of order) {
-        const server = await startServer(setup.name, setup.argv);
+        // Django's import takes seconds per worker on a loaded machine.
+        const server = await startServer(setup.name, setup.argv, { bootDeadlineMs: 120_000 });
         try {
           // One second of unrecorded load: both load their URLconf on a worker's first request.
           await runWrk(wrkCommand({ ...o, duration: 1, mode: 'keep-alive', port: server.port }), 1);

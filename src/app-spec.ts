@@ -92,3 +92,15 @@ export function checkForeignApp(
   }
   return null;
 }
+
+/** Checks the app for its worker class before anything starts: a one-line error or null. */
+export function checkAppFor(
+  o: { workerClass: string; python: string; readyPattern: string | null },
+  app: string,
+  cwd: string,
+): string | null {
+  if (o.workerClass !== 'node')
+    return checkForeignApp(o.workerClass, app, o.python, o.readyPattern);
+  const spec = parseAppSpec(app);
+  return typeof spec === 'string' ? spec : checkAppFile(spec, cwd);
+}

@@ -1,6 +1,7 @@
 // A real Django project, made by `django-admin startproject` in a temp folder, served by
 // `gsup start -k wsgi` with 2 workers: pages, counts, a hung view, reloads, and gsup's death.
 // Debian's python3-django is for /usr/bin/python3 (the `python3` on PATH may lack it).
+// Serial: each test boots two Django workers, and seven at once swamp two busy cores.
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -115,7 +116,7 @@ interface Totals {
   status: number[];
 }
 
-test('the default page and a view answer, request bodies arrive, and the counts add up', async (t) => {
+test.serial('the default page and a view answer, request bodies arrive, and the counts add up', async (t) => {
   const dir = djangoProject(t);
   const g = serveDjango(t, dir);
   const url = await g.url();
@@ -156,7 +157,7 @@ test('the default page and a view answer, request bodies arrive, and the counts 
   t.is(await g.exited, 0);
 });
 
-test('a view that loops forever is killed on timeout and its Python stack names the view', async (t) => {
+test.serial('a view that loops forever is killed on timeout and its Python stack names the view', async (t) => {
   const dir = djangoProject(t);
   const g = serveDjango(t, dir, ['-t', '2']);
   const url = await g.url();
@@ -173,7 +174,7 @@ test('a view that loops forever is killed on timeout and its Python stack names 
   t.is(await g.exited, 0);
 });
 
-test('a reload under load fails no request and replaces every worker', async (t) => {
+test.serial('a reload under load fails no request and replaces every worker', async (t) => {
   const dir = djangoProject(t);
   const g = serveDjango(t, dir);
   const url = await g.url();
@@ -195,7 +196,7 @@ test('a reload under load fails no request and replaces every worker', async (t)
   t.is(await g.exited, 0);
 });
 
-test('a reload after breaking settings.py rolls back with the file and line, and keeps serving', async (t) => {
+test.serial('a reload after breaking settings.py rolls back with the file and line, and keeps serving', async (t) => {
   const dir = djangoProject(t);
   const g = serveDjango(t, dir);
   const url = await g.url();
@@ -218,7 +219,7 @@ test('a reload after breaking settings.py rolls back with the file and line, and
   t.is(await g.exited, 0);
 });
 
-test('TERM lets a request in flight finish; max-requests recycles a worker', async (t) => {
+test.serial('TERM lets a request in flight finish; max-requests recycles a worker', async (t) => {
   const dir = djangoProject(t);
   const g = serveDjango(t, dir, ['--max-requests', '5']);
   const url = await g.url();
@@ -234,7 +235,7 @@ test('TERM lets a request in flight finish; max-requests recycles a worker', asy
   t.is(await g.exited, 0);
 });
 
-test('a missing module is one line naming it, and gsup exits 3', async (t) => {
+test.serial('a missing module is one line naming it, and gsup exits 3', async (t) => {
   const dir = djangoProject(t);
   const g = gsup(
     t,
@@ -246,7 +247,7 @@ test('a missing module is one line naming it, and gsup exits 3', async (t) => {
   t.regex(failed.error, /cannot import nosuchsite\.wsgi: no module named 'nosuchsite'/);
 });
 
-test('kill -9 of gsup leaves no Python worker, even one stuck in a view', async (t) => {
+test.serial('kill -9 of gsup leaves no Python worker, even one stuck in a view', async (t) => {
   const dir = djangoProject(t);
   const g = serveDjango(t, dir, ['-t', '0']);
   const url = await g.url();

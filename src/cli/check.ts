@@ -1,7 +1,7 @@
 // `gsup check`: resolves the configuration from every source, prints each setting's effective
 // value and where it came from, and exits 0 if gsup start would accept it.
 
-import { checkAppFile, parseAppSpec } from '../app-spec.js';
+import { checkAppFor } from '../app-spec.js';
 import { resolveStart } from '../config/load.js';
 import { ConfigError, type Source } from '../config/parse.js';
 import { type AnySetting, RELOAD_KINDS, SETTINGS } from '../config/schema.js';
@@ -54,10 +54,8 @@ export async function check(argv: string[]): Promise<number> {
     lines.push('', ...reloadLines());
     if (!r.app)
       return fail('check: no app: give one (gsup check app.js) or set app in the config file');
-    const spec = parseAppSpec(r.app);
-    if (typeof spec === 'string') return fail(spec);
-    const missing = checkAppFile(spec, r.config.chdir ?? process.cwd());
-    if (missing) return fail(missing);
+    const wrong = checkAppFor(r.config, r.app, r.config.chdir ?? process.cwd());
+    if (wrong) return fail(wrong);
     const options = supervisorOptions(r, r.app, process.env, process.cwd());
     if (typeof options === 'string') return fail(options);
     process.stdout.write(
