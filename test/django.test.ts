@@ -116,63 +116,69 @@ interface Totals {
   status: number[];
 }
 
-test.serial('the default page and a view answer, request bodies arrive, and the counts add up', async (t) => {
-  const dir = djangoProject(t);
-  const g = serveDjango(t, dir);
-  const url = await g.url();
-  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
-  const home = await get(`${url}/`);
-  t.is(home.status, 200);
-  t.regex(home.body, /django/i);
-  t.is(home.headers.connection, 'close');
-  const hello = await get(`${url}/hello/`);
-  t.is(hello.status, 200);
-  t.is(hello.body, 'hello from django\n');
-  t.is((await get(`${url}/nope/`)).status, 404);
-  t.deepEqual(await post(`${url}/echo/`, 'hello body', false), {
-    status: 200,
-    body: '10 bytes: hello body\n',
-  });
-  t.deepEqual(await post(`${url}/echo/`, 'chunked body!', true), {
-    status: 200,
-    body: '13 bytes: chunked body!\n',
-  });
-  for (let i = 0; i < 20; i++) t.is((await get(`${url}/hello/`)).status, 200);
-  // 25 requests: 24 answered 2xx, one 404; heartbeats bring the counts within a second.
-  let totals: Totals | null = null;
-  await until('the pool counted 25 requests', async () => {
-    totals = ((await g.status()) as unknown as { totals: Totals }).totals;
-    return totals.requests === 25;
-  });
-  t.deepEqual((totals as Totals | null)?.status, [0, 24, 0, 1, 0]);
-  const snap = (await g.status()) as unknown as {
-    workers: Array<{ requests: number; p50Ms: number | null }>;
-  };
-  t.is(
-    snap.workers.reduce((n, w) => n + w.requests, 0),
-    25,
-  );
-  t.true(snap.workers.some((w) => w.p50Ms !== null && w.p50Ms > 0));
-  g.child.kill('SIGTERM');
-  t.is(await g.exited, 0);
-});
+test.serial(
+  'the default page and a view answer, request bodies arrive, and the counts add up',
+  async (t) => {
+    const dir = djangoProject(t);
+    const g = serveDjango(t, dir);
+    const url = await g.url();
+    await g.waitForEvent('pool-ready', (e) => e.workers === 2);
+    const home = await get(`${url}/`);
+    t.is(home.status, 200);
+    t.regex(home.body, /django/i);
+    t.is(home.headers.connection, 'close');
+    const hello = await get(`${url}/hello/`);
+    t.is(hello.status, 200);
+    t.is(hello.body, 'hello from django\n');
+    t.is((await get(`${url}/nope/`)).status, 404);
+    t.deepEqual(await post(`${url}/echo/`, 'hello body', false), {
+      status: 200,
+      body: '10 bytes: hello body\n',
+    });
+    t.deepEqual(await post(`${url}/echo/`, 'chunked body!', true), {
+      status: 200,
+      body: '13 bytes: chunked body!\n',
+    });
+    for (let i = 0; i < 20; i++) t.is((await get(`${url}/hello/`)).status, 200);
+    // 25 requests: 24 answered 2xx, one 404; heartbeats bring the counts within a second.
+    let totals: Totals | null = null;
+    await until('the pool counted 25 requests', async () => {
+      totals = ((await g.status()) as unknown as { totals: Totals }).totals;
+      return totals.requests === 25;
+    });
+    t.deepEqual((totals as Totals | null)?.status, [0, 24, 0, 1, 0]);
+    const snap = (await g.status()) as unknown as {
+      workers: Array<{ requests: number; p50Ms: number | null }>;
+    };
+    t.is(
+      snap.workers.reduce((n, w) => n + w.requests, 0),
+      25,
+    );
+    t.true(snap.workers.some((w) => w.p50Ms !== null && w.p50Ms > 0));
+    g.child.kill('SIGTERM');
+    t.is(await g.exited, 0);
+  },
+);
 
-test.serial('a view that loops forever is killed on timeout and its Python stack names the view', async (t) => {
-  const dir = djangoProject(t);
-  const g = serveDjango(t, dir, ['-t', '2']);
-  const url = await g.url();
-  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
-  get(`${url}/spin/`).catch(() => undefined);
-  await g.waitForEvent('worker-timeout');
-  const exit = await g.waitForEvent('worker-exit', (e) => e.cause === 'timeout');
-  t.truthy(exit.stack?.length, 'no stack reached the event');
-  t.regex(exit.stack?.[0] ?? '', /^spin_forever \(.*mysite\/views\.py:\d+\)$/);
-  t.regex(exit.message, /stuck at spin_forever \(.*views\.py:\d+\)/);
-  await until('the pool is back to 2 ready workers', () => g.readyPids().length === 2);
-  t.is((await get(`${url}/hello/`)).status, 200);
-  g.child.kill('SIGTERM');
-  t.is(await g.exited, 0);
-});
+test.serial(
+  'a view that loops forever is killed on timeout and its Python stack names the view',
+  async (t) => {
+    const dir = djangoProject(t);
+    const g = serveDjango(t, dir, ['-t', '2']);
+    const url = await g.url();
+    await g.waitForEvent('pool-ready', (e) => e.workers === 2);
+    get(`${url}/spin/`).catch(() => undefined);
+    await g.waitForEvent('worker-timeout');
+    const exit = await g.waitForEvent('worker-exit', (e) => e.cause === 'timeout');
+    t.truthy(exit.stack?.length, 'no stack reached the event');
+    t.regex(exit.stack?.[0] ?? '', /^spin_forever \(.*mysite\/views\.py:\d+\)$/);
+    t.regex(exit.message, /stuck at spin_forever \(.*views\.py:\d+\)/);
+    await until('the pool is back to 2 ready workers', () => g.readyPids().length === 2);
+    t.is((await get(`${url}/hello/`)).status, 200);
+    g.child.kill('SIGTERM');
+    t.is(await g.exited, 0);
+  },
+);
 
 test.serial('a reload under load fails no request and replaces every worker', async (t) => {
   const dir = djangoProject(t);
@@ -196,28 +202,31 @@ test.serial('a reload under load fails no request and replaces every worker', as
   t.is(await g.exited, 0);
 });
 
-test.serial('a reload after breaking settings.py rolls back with the file and line, and keeps serving', async (t) => {
-  const dir = djangoProject(t);
-  const g = serveDjango(t, dir);
-  const url = await g.url();
-  await g.waitForEvent('pool-ready', (e) => e.workers === 2);
-  const before = g.readyPids();
-  const settings = `${dir}/mysite/settings.py`;
-  const lines = readFileSync(settings, 'utf8').split('\n').length;
-  appendFileSync(settings, 'DEBUG = = True\n');
-  g.child.kill('SIGHUP');
-  const failed = await g.waitForEvent('worker-boot-failed');
-  t.regex(failed.error, /^SyntaxError: .* \(at .*mysite\/settings\.py:\d+\)$/);
-  t.false(failed.error.includes('\n'));
-  const line = Number(/settings\.py:(\d+)/.exec(failed.error)?.[1]);
-  t.is(line, lines, 'the line of the broken statement');
-  const end = await g.waitForEvent('reload-end', (e) => e.outcome !== 'not-started');
-  t.regex(end.message, /reload rolled back: .*SyntaxError/);
-  t.deepEqual(g.readyPids().sort(), before.sort());
-  t.is((await get(`${url}/hello/`)).body, 'hello from django\n');
-  g.child.kill('SIGTERM');
-  t.is(await g.exited, 0);
-});
+test.serial(
+  'a reload after breaking settings.py rolls back with the file and line, and keeps serving',
+  async (t) => {
+    const dir = djangoProject(t);
+    const g = serveDjango(t, dir);
+    const url = await g.url();
+    await g.waitForEvent('pool-ready', (e) => e.workers === 2);
+    const before = g.readyPids();
+    const settings = `${dir}/mysite/settings.py`;
+    const lines = readFileSync(settings, 'utf8').split('\n').length;
+    appendFileSync(settings, 'DEBUG = = True\n');
+    g.child.kill('SIGHUP');
+    const failed = await g.waitForEvent('worker-boot-failed');
+    t.regex(failed.error, /^SyntaxError: .* \(at .*mysite\/settings\.py:\d+\)$/);
+    t.false(failed.error.includes('\n'));
+    const line = Number(/settings\.py:(\d+)/.exec(failed.error)?.[1]);
+    t.is(line, lines, 'the line of the broken statement');
+    const end = await g.waitForEvent('reload-end', (e) => e.outcome !== 'not-started');
+    t.regex(end.message, /reload rolled back: .*SyntaxError/);
+    t.deepEqual(g.readyPids().sort(), before.sort());
+    t.is((await get(`${url}/hello/`)).body, 'hello from django\n');
+    g.child.kill('SIGTERM');
+    t.is(await g.exited, 0);
+  },
+);
 
 test.serial('TERM lets a request in flight finish; max-requests recycles a worker', async (t) => {
   const dir = djangoProject(t);
