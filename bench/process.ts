@@ -50,7 +50,7 @@ const live = new Set<Server>();
 export async function startServer(
   name: string,
   argv: string[],
-  { cwd }: { cwd?: string } = {},
+  { cwd, bootDeadlineMs = BOOT_DEADLINE_MS }: { cwd?: string; bootDeadlineMs?: number } = {},
 ): Promise<Server> {
   // A runtime dir of its own: gsup's control socket (named "default") must meet neither a
   // developer's gsup nor another run's. `gsup status` etc. reach it with the same variable.
@@ -107,8 +107,13 @@ export async function startServer(
   if (child.stderr) createInterface({ input: child.stderr }).on('line', onLine);
 
   try {
-    await untilUp(() => ready && server.port > 0, exited, `${name}: not ready`);
-    await untilUp(() => probe(server.port), exited, `${name}: no "hello" on port ${server.port}`);
+    await untilUp(() => ready && server.port > 0, exited, `${name}: not ready`, bootDeadlineMs);
+    await untilUp(
+      () => probe(server.port),
+      exited,
+      `${name}: no "hello" on port ${server.port}`,
+      bootDeadlineMs,
+    );
   } catch (err) {
     await stopServer(server);
     (err as Error).message += `\n--- last output of ${name} ---\n${server.output.join('\n')}`;
@@ -170,8 +175,9 @@ async function untilUp(
   check: () => boolean | Promise<boolean>,
   exited: Server['exited'],
   message: string,
+  deadlineMs: number,
 ): Promise<void> {
-  const deadline = Date.now() + BOOT_DEADLINE_MS;
+  const deadline = Date.now() + deadlineMs;
   let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   void exited.then((e) => {
     exit = e;
@@ -179,7 +185,7 @@ async function untilUp(
   while (!(await check())) {
     const e = exit as { code: number | null; signal: NodeJS.Signals | null } | null;
     if (e) throw new Error(`${message}: it exited (${e.signal ?? `code ${e.code}`})`);
-    if (Date.now() > deadline) throw new Error(`${message} within ${BOOT_DEADLINE_MS} ms`);
+    if (Date.now() > deadline) throw new Error(`${message} within ${deadlineMs} ms`);
     await sleep(POLL_MS);
   }
 }

@@ -2,8 +2,8 @@
 // default export is the factory). Parsed by the CLI
 // (to fail fast on a missing file) and by the worker runtime (to load the app).
 
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
 import { suggest } from './suggest.js';
 
 export interface AppSpec {
@@ -60,4 +60,72 @@ function nearestFile(abs: string): string | null {
   // A bare name: the same name with an extension.
   const withExt = APP_EXTENSIONS.map((ext) => `${typed}${ext}`).find((n) => names.includes(n));
   return withExt ?? suggest(typed, names);
+}
+
+/** A wsgi app spec: Gunicorn's `module.path:variable`, the variable optionally called (`create_app()`). */
+const WSGI_SPEC = /^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*(:[A-Za-z_][\w]*(\(\))?)?$/;
+
+/** The program a command names, found as a shell would (a path, or a name on PATH), or null. */
+export function findProgram(name: string, path = process.env.PATH ?? ''): string | null {
+  const candidates = name.includes('/')
+    ? [resolve(name)]
+    : path
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
+  for (const c of candidates) {
+    try {
+      accessSync(c, constants.X_OK);
+      if (statSync(c).isFile()) return c;
+    } catch {
+      // not this one
+    }
+  }
+  return null;
+}
+
+/**
+ * Checks the app of a wsgi or exec pool before any worker starts: the spec's form, the
+ * interpreter or program on PATH, the ready pattern. Returns a one-line error or null.
+ */
+export function checkForeignApp(
+  workerClass: string,
+  app: string,
+  python: string,
+  readyPattern: string | null,
+): string | null {
+  if (readyPattern !== null) {
+    try {
+      new RegExp(readyPattern);
+    } catch (err) {
+      return `ready-pattern: not a regular expression: ${JSON.stringify(readyPattern)} (${(err as Error).message})`;
+    }
+  }
+  if (workerClass === 'wsgi') {
+    if (!WSGI_SPEC.test(app.trim())) {
+      return `app: a wsgi app is MODULE:VARIABLE, e.g. mysite.wsgi:application, got ${JSON.stringify(app)}`;
+    }
+    if (!findProgram(python)) {
+      return `python: ${JSON.stringify(python)} is not an executable program on PATH (give one with --python, e.g. --python /usr/bin/python3)`;
+    }
+    return null;
+  }
+  const program = app.trim().split(/\s+/)[0] ?? '';
+  if (!program) return 'app: an exec app is a command line, e.g. "uvicorn --fd 3 app:app"';
+  if (!program.startsWith('$') && !/['"\\]/.test(program) && !findProgram(program)) {
+    return `app: ${JSON.stringify(program)} is not an executable program on PATH (the exec app is a command line; give a path or fix PATH)`;
+  }
+  return null;
+}
+
+/** Checks the app for its worker class before anything starts: a one-line error or null. */
+export function checkAppFor(
+  o: { workerClass: string; python: string; readyPattern: string | null },
+  app: string,
+  cwd: string,
+): string | null {
+  if (o.workerClass !== 'node')
+    return checkForeignApp(o.workerClass, app, o.python, o.readyPattern);
+  const spec = parseAppSpec(app);
+  return typeof spec === 'string' ? spec : checkAppFile(spec, cwd);
 }

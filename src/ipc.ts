@@ -30,6 +30,8 @@ export interface WorkerStats {
 export type WorkerMessage =
   | { t: 'ready'; listening: string[] }
   | { t: 'hb'; stats: WorkerStats }
+  /** A heartbeat without counters: alive, its counts unknown (an exec worker that does not speak). */
+  | { t: 'alive' }
   | { t: 'boot-error'; message: string; where: string | null }
   | { t: 'recycle'; requests: number }
   | { t: 'warn'; message: string }
@@ -54,7 +56,7 @@ export interface WorkerConfig {
   app: string;
   /** Directory the app spec is resolved against. */
   cwd: string;
-  /** Inherited listening sockets: the fd numbers in the worker, one per bind. */
+  /** Inherited listening sockets: the fd numbers in the worker (3, 4, ...), one per bind. */
   fds: number[];
   backlog: number;
   heartbeatMs: number;
@@ -103,6 +105,8 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | string {
     case 'hb':
       if (isStats(raw.stats)) return { t: 'hb', stats: raw.stats };
       break;
+    case 'alive':
+      return { t: 'alive' };
     case 'boot-error':
       if (typeof raw.message === 'string') {
         const where = typeof raw.where === 'string' ? clip(raw.where) : null;

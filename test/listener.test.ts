@@ -236,10 +236,15 @@ test('systemd socket activation: LISTEN_FDS=1 with LISTEN_PID of gsup itself ser
   t.is(g.count(/listening at/), 1, 'gsup bound something besides the activated socket');
   const r = await get(url);
   t.is(r.status, 200);
-  const seen = JSON.parse(r.body) as { pid: number; LISTEN_FDS: string | null };
+  const seen = JSON.parse(r.body) as {
+    pid: number;
+    LISTEN_FDS: string | null;
+    LISTEN_PID: string | null;
+  };
   t.true(g.readyPids().includes(seen.pid));
-  // The variables describe gsup's fds, not the worker's.
-  t.is(seen.LISTEN_FDS, null);
+  // The worker sees its own fds (docs/worker-protocol.md): one socket at fd 3, and its own pid.
+  t.is(seen.LISTEN_FDS, '1');
+  t.is(seen.LISTEN_PID, String(seen.pid));
   g.child.kill('SIGTERM');
   t.is(await g.exited, 0);
 });

@@ -153,7 +153,7 @@ test('a worker whose supervisor vanished while it was still loading never serves
   const config = {
     app: 'slow.js',
     cwd: FIXTURES,
-    fds: [4],
+    fds: [3],
     backlog: 511,
     heartbeatMs: 1000,
     maxRequests: 0,
@@ -162,7 +162,8 @@ test('a worker whose supervisor vanished while it was still loading never serves
   const [file, args] = dieWithTest(process.execPath, ['--trace-sigint', RUNTIME]);
   const child = spawn(file, args, {
     env: { ...process.env, GSUP_WORKER: JSON.stringify(config), GSUP_SLOT: '1' },
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc', handle.fd],
+    // gsup's layout (docs/worker-protocol.md): the socket at fd 3, the channel after it.
+    stdio: ['ignore', 'ignore', 'ignore', handle.fd, 'ipc'],
     serialization: 'json',
   });
   t.teardown(() => killQuietly(child.pid ?? -1, 'SIGKILL'));

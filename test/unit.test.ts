@@ -265,7 +265,10 @@ test('parseAppSpec: nothing to load gives one line', (t) => {
   for (const bad of ['', '   ']) {
     const r = parseAppSpec(bad);
     t.is(typeof r, 'string');
-    t.regex(r as string, /^app: expected FILE, FILE:EXPORT or FILE:FACTORY\(\), got /);
+    t.regex(
+      r as string,
+      /^app: expected FILE, FILE:EXPORT, FILE:FACTORY\(\) or FILE\(\) \(e\.g\. .*\), got /,
+    );
   }
 });
 
@@ -306,6 +309,9 @@ test('parseStart: defaults with an empty environment', (t) => {
     scaleCooldown: 5,
     maxWorkerMemory: null,
     minWorkerAge: 60,
+    workerClass: 'node',
+    python: 'python3',
+    readyPattern: null,
     nodeArg: [],
     tui: true,
     logFile: null,
@@ -366,6 +372,12 @@ test('parseStart: every flag, long and short', (t) => {
       '512M',
       '--min-worker-age',
       '10',
+      '-k',
+      'wsgi',
+      '--python',
+      '/usr/bin/python3',
+      '--ready-pattern',
+      '^ready',
       '--node-arg',
       '--max-old-space-size=512',
       '--node-arg=--no-warnings',
@@ -421,6 +433,9 @@ test('parseStart: every flag, long and short', (t) => {
     scaleCooldown: 0,
     maxWorkerMemory: 512 * 1024 * 1024,
     minWorkerAge: 10,
+    workerClass: 'wsgi',
+    python: '/usr/bin/python3',
+    readyPattern: '^ready',
     nodeArg: ['--max-old-space-size=512', '--no-warnings'],
     tui: false,
     logFile: '/tmp/gsup.log',

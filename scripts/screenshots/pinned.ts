@@ -182,7 +182,8 @@ export class PinnedView {
     let requests = 0;
     for (const n of this.served.values()) requests += n;
     const errors = Math.floor(requests / 20);
-    const sum = (f: (w: WorkerSnapshot) => number) => workers.reduce((n, w) => n + f(w), 0);
+    const sum = (f: (w: WorkerSnapshot) => number | null) =>
+      workers.reduce((n, w) => n + (f(w) ?? 0), 0);
     return {
       ...s,
       at: Date.now(),

@@ -4,7 +4,7 @@
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { checkAppFile, parseAppSpec } from '../app-spec.js';
+import { checkAppFor } from '../app-spec.js';
 import { resolveStart } from '../config/load.js';
 import { ConfigError, type Source } from '../config/parse.js';
 import { type AnySetting, RELOAD_KINDS, SETTINGS } from '../config/schema.js';
@@ -66,12 +66,17 @@ export async function check(argv: string[]): Promise<number> {
     lines.push('', ...reloadLines());
     if (!r.app)
       return fail('check: no app: give one (gsup check app.js) or set app in the config file');
-    const spec = parseAppSpec(r.app);
-    if (typeof spec === 'string') return fail(spec);
-    const missing = checkAppFile(spec, r.config.chdir ?? process.cwd());
-    if (missing) return fail(missing);
+    const wrong = checkAppFor(r.config, r.app, r.config.chdir ?? process.cwd());
+    if (wrong) return fail(wrong);
     const options = supervisorOptions(r, r.app, process.env, process.cwd());
     if (typeof options === 'string') return fail(options);
+    if (r.config.workerClass !== 'node') {
+      // Only a node app is loaded here; a wsgi or exec app was checked for its form and program.
+      process.stdout.write(
+        `${lines.join('\n')}\n\ngsup: the configuration is valid${r.file ? ` (config file ${r.file})` : ''}; a ${r.config.workerClass} app is not started by check, only its form and program are checked\n`,
+      );
+      return EXIT_OK;
+    }
     const loaded = await loadInChild(r.app, r.config.chdir ?? process.cwd(), options.env, {
       nodeArgs: r.config.nodeArg,
       timeoutS: r.config.bootTimeout,

@@ -7,6 +7,7 @@ import type { Resolved } from '../config/load.js';
 import { groupId, userIds } from '../config/users.js';
 import { parseMetricsAddress } from '../metrics/address.js';
 import { type BindSpec, formatBind, parseBind } from '../supervisor/listener.js';
+import type { WorkerClass } from '../supervisor/spawn.js';
 import type { SupervisorOptions } from '../supervisor/supervisor.js';
 
 /** The systemd socket-activation fds, when this process was started with them. */
@@ -102,6 +103,9 @@ export function supervisorOptions(
       minWorkerAge: config.minWorkerAge,
     },
     nodeArgs: config.nodeArg,
+    workerClass: config.workerClass as WorkerClass,
+    python: config.python,
+    readyPattern: config.readyPattern,
     cwd,
     env: workerEnv,
     ...(uid !== undefined ? { uid } : {}),

@@ -3,7 +3,7 @@
 
 import { closeSync, openSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';
-import { checkAppFile, parseAppSpec } from '../app-spec.js';
+import { checkAppFor } from '../app-spec.js';
 import { IGNORED_SIGNALS, type Pool, signalBindings } from '../commands.js';
 import { type Resolved, resolveStart } from '../config/load.js';
 import { ConfigError, startHelp } from '../config/parse.js';
@@ -65,10 +65,8 @@ export async function start(argv: string[]): Promise<number> {
       );
     }
   }
-  const spec = parseAppSpec(appArg);
-  if (typeof spec === 'string') return usage(spec);
-  const missing = checkAppFile(spec, process.cwd());
-  if (missing) return usage(missing);
+  const wrong = checkAppFor(config, appArg, process.cwd());
+  if (wrong) return usage(wrong);
   const options = supervisorOptions(resolved, appArg, env, process.cwd());
   if (typeof options === 'string') return usage(options);
   if (config.logFile) {

@@ -295,7 +295,9 @@ export function startHelp(): string {
   const lines = [
     'Usage: gsup start APP [options]',
     '',
-    'APP is FILE, FILE:EXPORT or FILE:FACTORY() (e.g. app.js, app.mjs:handler, app.js:create())',
+    'APP is FILE, FILE:EXPORT or FILE:FACTORY() (e.g. app.js, app.mjs:handler, app.js:create());',
+    'with -k wsgi, MODULE:VARIABLE (e.g. mysite.wsgi:application); with -k exec, a command line',
+    "that accepts on fd 3 (e.g. 'uvicorn --fd 3 app:app'); see docs/worker-protocol.md",
     '',
     'Options:',
   ];

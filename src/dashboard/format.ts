@@ -22,15 +22,27 @@ const COLUMNS: Column[] = [
   { title: 'PID', width: 7, priority: 0, align: 'right', cell: (w) => String(w.pid) },
   { title: 'STATE', width: 10, priority: 0, align: 'left', cell: (w) => w.label },
   { title: 'UPTIME', width: 7, priority: 3, align: 'right', cell: (w) => duration(w.uptimeMs) },
-  { title: 'REQS', width: 8, priority: 1, align: 'right', cell: (w) => count(w.requests) },
-  { title: 'REQ/S', width: 7, priority: 1, align: 'right', cell: (w) => rate(w.rps) },
+  {
+    title: 'REQS',
+    width: 8,
+    priority: 1,
+    align: 'right',
+    cell: (w) => (w.requests === null ? '-' : count(w.requests)),
+  },
+  {
+    title: 'REQ/S',
+    width: 7,
+    priority: 1,
+    align: 'right',
+    cell: (w) => (w.rps === null ? '-' : rate(w.rps)),
+  },
   {
     title: 'INFL',
     width: 4,
     priority: 2,
     align: 'right',
     // A silent worker's count is from before it went quiet: unknown now.
-    cell: (w) => (w.label === 'silent' ? '?' : String(w.inFlight)),
+    cell: (w) => (w.label === 'silent' ? '?' : w.inFlight === null ? '-' : String(w.inFlight)),
   },
   { title: 'P99', width: 7, priority: 2, align: 'right', cell: (w) => ms(w.p99Ms) },
   { title: 'LAG', width: 6, priority: 4, align: 'right', cell: (w) => ms(w.lagMs) },
@@ -328,8 +340,9 @@ export interface Share {
  * `room - 1` are kept and the rest are summed into one "others" entry that says how many.
  */
 export function shares(workers: readonly WorkerSnapshot[], room: number): Share[] {
-  const total = workers.reduce((n, w) => n + w.requests, 0);
-  const exact = workers.map((w) => (total > 0 ? (w.requests * 100) / total : 0));
+  // An exec worker's count is unknown (null): it has no share to show.
+  const total = workers.reduce((n, w) => n + (w.requests ?? 0), 0);
+  const exact = workers.map((w) => (total > 0 ? ((w.requests ?? 0) * 100) / total : 0));
   const percent = exact.map(Math.floor);
   if (total > 0) {
     let left = 100 - percent.reduce((a, b) => a + b, 0);
@@ -345,7 +358,7 @@ export function shares(workers: readonly WorkerSnapshot[], room: number): Share[
   const all = workers.map((w, i) => ({
     label: `w${w.slot}`,
     percent: percent[i] ?? 0,
-    requests: w.requests,
+    requests: w.requests ?? 0,
     i,
   }));
   if (all.length <= room) return all.map(({ label, percent }) => ({ label, percent }));

@@ -10,7 +10,7 @@ import type { WorkerStats } from '../ipc.js';
 import { captureStack } from './inspector-stack.js';
 import type { Ending, PlanWorker } from './plan.js';
 import type { WorkerState } from './snapshot.js';
-import type { WorkerProcess } from './spawn.js';
+import type { WorkerClass, WorkerProcess } from './spawn.js';
 
 /** Which lifecycle moves are legal. Anything may exit; nothing leaves `exited`. */
 const MOVES: Record<WorkerState, WorkerState[]> = {
@@ -41,6 +41,8 @@ const INSPECTOR_LINE = /^Debugger listening on (ws:\/\/\S+)/;
 /** What Node prints when its inspector opens, is dialled and is left: not the app's output. */
 const INSPECTOR_NOTICE =
   /^(Debugger listening on |For help, see: |Debugger attached\.|Debugger ending on )/;
+/** A frame of Python's faulthandler dump: `  File "/app/views.py", line 7 in spin`. */
+const PYTHON_FRAME = /^\s+File "(.*)", line (\d+) in (.*)$/;
 /** A worker drained before it was ready gets this long to exit before SIGKILL. */
 const NOT_READY_GRACE_MS = 2000;
 /** After SIGQUIT on a quick stop, how long before SIGKILL. */
@@ -99,6 +101,9 @@ export class WorkerHandle implements PlanWorker {
   private murderedAt: number | null = null;
   /** SIGUSR1 was sent: the inspector is asked too (SIGINT's trace, if merely late, still counts). */
   private inspectorAsked = false;
+  /** Python's faulthandler dump: whether the block being read is the one kept, and if the current thread's was seen. */
+  private pyBlock: 'take' | 'skip' = 'skip';
+  private pyCurrentSeen = false;
   /** Where the frames in `stuckStack` came from. */
   private stackFrom: 'sigint' | 'inspector' | null = null;
   /** The inspector was dialled once already: one capture per kill. */
@@ -119,6 +124,8 @@ export class WorkerHandle implements PlanWorker {
     /** The reload generation whose code this worker loaded. */
     readonly gen: number,
     readonly proc: WorkerProcess,
+    /** What it runs: decides how its stuck stack is asked for (murder) and read (stderrLine). */
+    readonly kind: WorkerClass = 'node',
   ) {}
 
   get pid(): number {
@@ -189,9 +196,15 @@ export class WorkerHandle implements PlanWorker {
     this.ending = why;
     this.stuckStack = [];
     this.murderedAt = monotonic();
+    if (this.kind === 'exec') {
+      // Any program: there is no way to ask it for a stack.
+      this.kill();
+      return;
+    }
+    // node: --trace-sigint prints the JS stack and dies; wsgi: faulthandler dumps every thread's.
     this.signal('SIGINT');
     this.killAt = this.murderedAt + STACK_GRACE_MS;
-    setTimeout(() => this.askInspector(), SIGINT_ANSWER_MS).unref();
+    if (this.kind === 'node') setTimeout(() => this.askInspector(), SIGINT_ANSWER_MS).unref();
   }
 
   /** SIGUSR1 opens the worker's inspector (its port is 0: any free one); its URL arrives on stderr. */
@@ -242,6 +255,7 @@ export class WorkerHandle implements PlanWorker {
    */
   stderrLine(line: string): boolean {
     if (this.stuckStack === null) return false;
+    if (this.kind === 'wsgi') return this.pythonLine(line);
     if (/^\s+at /.test(line)) {
       // A SIGINT trace that comes late (a loaded machine) still counts, unless the inspector won.
       if (this.stackFrom !== 'inspector') {
@@ -264,11 +278,48 @@ export class WorkerHandle implements PlanWorker {
   }
 
   /**
+   * A line of faulthandler's dump (most recent call first, like Node's): the current thread's
+   * frames are kept (the one the signal interrupted), else the first thread's.
+   */
+  private pythonLine(line: string): boolean {
+    const stack = this.stuckStack;
+    if (stack === null) return false;
+    if (/^Current thread 0x/.test(line)) {
+      this.sigintSeen = true;
+      this.pyCurrentSeen = true;
+      stack.length = 0;
+      this.pyBlock = 'take';
+      return true;
+    }
+    if (/^(Thread 0x|Stack )/.test(line)) {
+      this.sigintSeen = true;
+      this.pyBlock = !this.pyCurrentSeen && stack.length === 0 ? 'take' : 'skip';
+      return true;
+    }
+    const m = PYTHON_FRAME.exec(line);
+    if (m && this.pyBlock === 'take') {
+      stack.push(`${m[3]} (${m[1]}:${m[2]})`);
+      this.stackFrom = 'sigint';
+    }
+    // The dump's frames (and the blank line after it): shown once, in the exit event's stack.
+    return m !== null || (this.sigintSeen && line.trim() === '');
+  }
+
+  /**
    * Where a timed-out worker was stuck, as one line. With `framesFollow` (the event carries the
    * stack, and every view prints its frames under the line) only the innermost function is named.
    */
   whereStuck(framesFollow = false): string {
+    if (this.kind === 'exec') {
+      return 'stack unknown: an exec worker cannot be asked for one';
+    }
     const frames = this.stuckStack ?? [];
+    if (this.kind === 'wsgi') {
+      if (frames.length && framesFollow) return `stuck in ${frames[0]}`;
+      return frames.length
+        ? `stuck at ${frames.slice(0, 3).join(' ← ')}`
+        : 'no stack was printed (faulthandler said nothing before SIGKILL)';
+    }
     const via = this.stackFrom === 'inspector' ? ' (paused through the inspector)' : '';
     if (frames.length && framesFollow) {
       const fn = /^(.+?) \(/.exec(frames[0] ?? '')?.[1];

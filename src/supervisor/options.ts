@@ -3,7 +3,7 @@
 
 import type { AdaptOptions } from './adapt.js';
 import type { BindSpec } from './listener.js';
-import type { Spawner } from './spawn.js';
+import type { Spawner, WorkerClass } from './spawn.js';
 import type { Inheritance, ReexecProvider } from './upgrade.js';
 import type { UsageReader } from './usage.js';
 
@@ -30,6 +30,12 @@ export interface SupervisorOptions {
   accessLogFormat?: string;
   /** Autoscaling and memory recycling (./adapt.ts); off when absent. */
   adapt?: AdaptOptions;
+  /** What the workers run (docs/worker-protocol.md): node (default), wsgi or exec. */
+  workerClass?: WorkerClass;
+  /** The interpreter of wsgi workers (default python3). */
+  python?: string;
+  /** exec workers: the output line (a regular expression) that says the program is ready. */
+  readyPattern?: string | null;
   /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
   nodeArgs: string[];
   cwd: string;

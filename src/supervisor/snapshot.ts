@@ -29,15 +29,19 @@ export interface WorkerSnapshot {
   /** Why it is being recycled ("rss 530 MB over 512 MB for 3 samples", "asked", ...). */
   recycleWhy?: string | null;
   uptimeMs: number;
-  requests: number;
+  /**
+   * The counters below are null when gsup cannot know them: an exec worker that does not speak
+   * the protocol (docs/worker-protocol.md) only tells that it is alive.
+   */
+  requests: number | null;
   /** Requests per second now: over its last ~2 s of heartbeats; 0 while it is silent. */
-  rps: number;
-  inFlight: number;
+  rps: number | null;
+  inFlight: number | null;
   /** Milliseconds since boot with at least one request in flight (from its last heartbeat). */
-  busyMs: number;
+  busyMs: number | null;
   /** The share (0..1) of the last 10 s spent with requests in flight; null before two heartbeats. */
   utilization: number | null;
-  status: [number, number, number, number, number];
+  status: [number, number, number, number, number] | null;
   p50Ms: number | null;
   p99Ms: number | null;
   /** The worst event-loop delay in the last heartbeat interval. */
@@ -161,6 +165,8 @@ export function workerSnapshot(
   else if (silent) label = 'silent';
   else if (replacing && w.state === 'ready') label = 'replacing';
   else if (w.state === 'booting' && slot.failures > 0) label = 'flapping';
+  // A worker that sends no counters (exec, silent) has unknown counts, not zero ones.
+  const counted = w.kind !== 'exec' || w.stats !== null;
   return {
     id: w.id,
     slot: w.slot,
@@ -171,13 +177,13 @@ export function workerSnapshot(
     replacing,
     recycleWhy: w.recycleWhy,
     uptimeMs: now - w.spawnedAt,
-    requests: w.requests,
+    requests: counted ? w.requests : null,
     // A silent worker serves nothing now, whatever its last heartbeats said.
-    rps: silent || w.timedOut ? 0 : Math.round(w.rps * 10) / 10,
-    inFlight: w.stats?.inFlight ?? 0,
-    busyMs: w.stats?.busyMs ?? 0,
+    rps: !counted ? null : silent || w.timedOut ? 0 : Math.round(w.rps * 10) / 10,
+    inFlight: counted ? (w.stats?.inFlight ?? 0) : null,
+    busyMs: counted ? (w.stats?.busyMs ?? 0) : null,
     utilization: w.utilization === null ? null : Math.round(w.utilization * 1000) / 1000,
-    status: w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
+    status: !counted ? null : w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
     p50Ms: w.latency(0.5),
     p99Ms: w.latency(0.99),
     lagMs: w.stats?.lagMs.max ?? null,
@@ -259,11 +265,13 @@ export class Totals {
       reloads: this.reloads,
     };
     for (const w of workers) {
-      totals.requests += w.requests;
-      totals.rps += w.rps;
-      totals.inFlight += w.inFlight;
-      totals.busyMs += w.busyMs;
-      for (let i = 0; i < 5; i++) totals.status[i as 0] += w.status[i as 0];
+      // Unknown counts (an exec worker's) add nothing: the totals are of what was counted.
+      totals.requests += w.requests ?? 0;
+      totals.rps += w.rps ?? 0;
+      totals.inFlight += w.inFlight ?? 0;
+      totals.busyMs += w.busyMs ?? 0;
+      const status = w.status;
+      if (status) for (let i = 0; i < 5; i++) totals.status[i as 0] += status[i as 0];
     }
     return totals;
   }

@@ -38,9 +38,20 @@ export interface SpawnRequest {
   env: Readonly<Record<string, string | undefined>>;
   uid?: number;
   gid?: number;
-  /** The supervisor's listening fds (and stdout for `--access-log -`), handed down as fd 4, 5, ... */
+  /** The supervisor's listening fds, handed down as fd 3, 4, ... (systemd's numbering). */
+  /** More fds, handed down after the channel (fd 4+N, ...): gsup's stdout for `--access-log -`. */
+  extraFds?: readonly number[];
   fds: readonly number[];
+  /** What runs in the worker (docs/worker-protocol.md); node when absent. */
+  workerClass?: WorkerClass;
+  /** The interpreter for wsgi workers. */
+  python?: string;
+  /** exec: a line of the program's output that means it is ready; null: ready after a grace. */
+  readyPattern?: string | null;
 }
+
+/** The kinds of worker gsup can run: its own Node runtime, its own Python WSGI worker, any program. */
+export type WorkerClass = 'node' | 'wsgi' | 'exec';
 
 /** Starts a worker process and reports what happens to it. */
 export type Spawner = (req: SpawnRequest, on: WorkerProcessEvents) => WorkerProcess;
@@ -53,25 +64,26 @@ export type Spawner = (req: SpawnRequest, on: WorkerProcessEvents) => WorkerProc
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
 const RUNTIME = fileURLToPath(new URL('../worker/runtime.js', import.meta.url));
+/** The Python WSGI worker, shipped in the package (python/ at its root). */
+export const WSGI_WORKER = fileURLToPath(new URL('../../python/gsup_wsgi.py', import.meta.url));
 
 /** How long after a worker's exit its output may still arrive (a grandchild may hold the pipes). */
 const OUTPUT_AFTER_EXIT_MS = 250;
 
+/** The spawner gsup uses: one variant per worker class. */
+export const spawnWorkerProcess: Spawner = (req, on) => {
+  switch (req.workerClass ?? 'node') {
+    case 'wsgi':
+      return spawnWsgiWorker(req, on);
+    case 'exec':
+      return spawnExecWorker(req, on);
+    default:
+      return spawnNodeWorker(req, on);
+  }
+};
+
 /** The real spawner: a node process running the worker runtime, with --trace-sigint and --inspect-port=0. */
 export const spawnNodeWorker: Spawner = (req, on) => {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
-  // systemd's variables describe the supervisor's fds, not the worker's.
-  delete env.LISTEN_FDS;
-  delete env.LISTEN_PID;
-  delete env.LISTEN_FDNAMES;
-  // and its notify socket and watchdog are the supervisor's: a worker must not say READY=1.
-  delete env.NOTIFY_SOCKET;
-  delete env.WATCHDOG_USEC;
-  delete env.WATCHDOG_PID;
-  env.GSUP_WORKER = JSON.stringify(req.config);
-  env.GSUP_SLOT = String(req.slot);
-
   // --inspect-port=0: SIGUSR1 (the stuck-stack fallback) opens the inspector on a free port, so
   // workers never clash; a node flag of the user's that sets the inspector wins.
   const ownInspector = req.nodeArgs.some((a) => /^--(inspect|debug)/.test(a));
@@ -81,9 +93,132 @@ export const spawnNodeWorker: Spawner = (req, on) => {
     ...(ownInspector ? [] : ['--inspect-port=0']),
     RUNTIME,
   ];
+  return startProcess(req, on, [process.execPath, ...nodeArgv], {});
+};
+
+/** A Python process running gsup's WSGI worker (python/gsup_wsgi.py, standard library only). */
+export const spawnWsgiWorker: Spawner = (req, on) =>
+  // -u: the stuck stack and the app's prints reach the log as they are written.
+  startProcess(req, on, [req.python ?? 'python3', '-u', WSGI_WORKER], {});
+
+/**
+ * Any program that accepts on fd 3 (or reads LISTEN_FDS). sh sets LISTEN_PID to its own pid and
+ * execs the program in place, so LISTEN_PID is the program's pid as systemd's sd_listen_fds wants.
+ */
+export const spawnExecWorker: Spawner = (req, on) => {
+  const argv = splitCommand(req.config.app);
+  const line = [SH, '-c', 'LISTEN_PID=$$; export LISTEN_PID; exec "$@"', 'gsup-worker', ...argv];
+  // A program that speaks the protocol is heard as is; for one that does not, readiness is its
+  // output matching --ready-pattern (or a grace period), and its heartbeat is being alive.
+  let spoke = false;
+  let ready = false;
+  let alive = true;
+  const pattern = req.readyPattern ? new RegExp(req.readyPattern) : null;
+  const sayReady = () => {
+    if (spoke || ready || !alive) return;
+    ready = true;
+    on.message({ t: 'ready', listening: [] });
+  };
+  let beat: NodeJS.Timeout | undefined;
+  let grace: NodeJS.Timeout | undefined;
+  return startProcess(
+    req,
+    {
+      spawned: () => {
+        on.spawned();
+        beat = setInterval(() => {
+          if (!spoke && alive) on.message({ t: 'alive' });
+        }, req.config.heartbeatMs);
+        if (!pattern) grace = setTimeout(sayReady, EXEC_READY_GRACE_MS);
+      },
+      failed: (err) => {
+        alive = false;
+        on.failed(err);
+      },
+      message: (raw) => {
+        spoke = true;
+        on.message(raw);
+      },
+      line: (stream, text) => {
+        on.line(stream, text);
+        if (pattern?.test(text)) sayReady();
+      },
+      exited: (code, signal) => {
+        alive = false;
+        clearInterval(beat);
+        clearTimeout(grace);
+        on.exited(code, signal);
+      },
+    },
+    argv.length ? line : [SH, '-c', 'exit 3'],
+    {},
+  );
+};
+
+/** An exec worker that does not speak the protocol and has no --ready-pattern is ready once alive this long. */
+export const EXEC_READY_GRACE_MS = 1000;
+
+const SH = ['/bin/sh', '/usr/bin/sh'].find((p) => existsSync(p)) ?? 'sh';
+
+/** Splits a command line into words: whitespace separates, '...' and "..." quote, \\ escapes. */
+export function splitCommand(line: string): string[] {
+  const words: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote: string | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < line.length) word += line[++i];
+      else word += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < line.length) {
+      word += line[++i];
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) words.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) words.push(word);
+  return words;
+}
+
+/**
+ * Starts one worker process with gsup's fd layout (docs/worker-protocol.md): 0 /dev/null, 1 and 2
+ * pipes to the supervisor, the listening sockets from fd 3 (LISTEN_FDS), then the channel
+ * (NODE_CHANNEL_FD, newline-delimited JSON).
+ */
+function startProcess(
+  req: SpawnRequest,
+  on: WorkerProcessEvents,
+  argv: string[],
+  extraEnv: Record<string, string>,
+): WorkerProcess {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.env)) if (v !== undefined) env[k] = v;
+  // systemd's variables, as sd_listen_fds(3) reads them, describe the worker's own fds.
+  env.LISTEN_FDS = String(req.fds.length);
+  env.LISTEN_FDNAMES = req.fds.map(() => 'gsup').join(':');
+  // LISTEN_PID is the worker's own pid: the node and wsgi runtimes set it themselves, sh does for exec.
+  delete env.LISTEN_PID;
+  // systemd's notify socket and watchdog are the supervisor's: a worker must not say READY=1.
+  delete env.NOTIFY_SOCKET;
+  delete env.WATCHDOG_USEC;
+  delete env.WATCHDOG_PID;
+  env.GSUP_WORKER = JSON.stringify(req.config);
+  env.GSUP_SLOT = String(req.slot);
+  Object.assign(env, extraEnv);
   const [file, args] = SETPRIV
-    ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', process.execPath, ...nodeArgv]]
-    : [process.execPath, nodeArgv];
+    ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', ...argv]]
+    : [argv[0] as string, argv.slice(1)];
   // node's own spawn, not execa: execa's module graph alone cost the supervisor about 13 MB of
   // memory, and nothing here needs more than child_process gives.
   let child: ChildProcess;
@@ -91,8 +226,8 @@ export const spawnNodeWorker: Spawner = (req, on) => {
     child = spawn(file, args, {
       cwd: req.cwd,
       env,
-      // The listening sockets follow the IPC channel: fd 4, 5, ... in the worker.
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc', ...req.fds],
+      // The listening sockets from fd 3 (systemd's SD_LISTEN_FDS_START), the channel after them.
+      stdio: ['ignore', 'pipe', 'pipe', ...req.fds, 'ipc', ...(req.extraFds ?? [])],
       // JSON lines, not structured clone: a worker that writes garbage to its channel fd must not
       // be able to make the supervisor's deserializer throw.
       serialization: 'json',
@@ -158,7 +293,7 @@ export const spawnNodeWorker: Spawner = (req, on) => {
     lineSplitter((line) => on.line('stderr', line)),
   );
   return proc;
-};
+}
 
 /** Splits a stream into lines, cutting any line longer than `max` so a flood cannot grow memory. */
 export function lineSplitter(

@@ -38,7 +38,7 @@ import { type Action, isActive, isStale, type PlanInput, planPool } from './plan
 import { changes, rebind, workerCount } from './reconfigure.js';
 import { Slots } from './slots.js';
 import { type PoolSnapshot, poolUtilization, Totals, workerSnapshot } from './snapshot.js';
-import { spawnNodeWorker } from './spawn.js';
+import { spawnWorkerProcess } from './spawn.js';
 import { closeUnadopted, type UpgradeResult, UpgradeRun } from './upgrade.js';
 import { readUsage, USAGE_MS, usagePoller } from './usage.js';
 
@@ -116,7 +116,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   constructor(options: SupervisorOptions, deps: Partial<SupervisorDeps> = {}) {
     super();
     this.options = options;
-    this.deps = { spawn: spawnNodeWorker, usage: readUsage, ...deps };
+    this.deps = { spawn: spawnWorkerProcess, usage: readUsage, ...deps };
     this.target = options.workers;
     this.adapter = new Adapter(options.adapt ?? ADAPT_DEFAULTS);
     // The new supervisor of an upgrade keeps the old pool's count (one set at run time survives).
@@ -556,20 +556,21 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const o = this.options;
     const jitter =
       o.maxRequestsJitter > 0 ? Math.floor(Math.random() * (o.maxRequestsJitter + 1)) : 0;
-    const fds = this.sockets.map((l) => l.fd);
+    const extraFds: number[] = [];
     const format = o.accessLogFormat ?? DEFAULT_ACCESS_FORMAT;
     let accessLog: WorkerConfig['accessLog'] = null;
     if (o.accessLog === '-') {
-      // gsup's own stdout, handed down after the sockets: workers write to it directly.
-      accessLog = { fd: 4 + fds.length, format };
-      fds.push(1);
+      // gsup's own stdout, handed down after the sockets and the channel (fd 3+N): workers write
+      // to it directly.
+      accessLog = { fd: 4 + this.sockets.length, format };
+      extraFds.push(1);
     } else if (o.accessLog) {
       accessLog = { path: o.accessLog, format };
     }
     const config: WorkerConfig = {
       app: o.app,
       cwd: o.cwd,
-      fds: this.sockets.map((_, i) => 4 + i),
+      fds: this.sockets.map((_, i) => 3 + i),
       accessLog,
       backlog: o.backlog,
       heartbeatMs: heartbeatMs(o.timeout),
@@ -586,7 +587,11 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         env: o.env,
         ...(o.uid !== undefined ? { uid: o.uid } : {}),
         ...(o.gid !== undefined ? { gid: o.gid } : {}),
-        fds,
+        fds: this.sockets.map((l) => l.fd),
+        extraFds,
+        workerClass: o.workerClass ?? 'node',
+        python: o.python ?? 'python3',
+        readyPattern: o.readyPattern ?? null,
       },
       {
         spawned: () => {
@@ -608,7 +613,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         exited: (code, signal) => w && this.reap(w, code, signal),
       },
     );
-    w = new WorkerHandle(this.nextId++, slot, this.gen, proc);
+    w = new WorkerHandle(this.nextId++, slot, this.gen, proc, o.workerClass ?? 'node');
     this.workers.set(w.id, w);
   }
 
@@ -618,6 +623,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   } = {
     ready: (w) => this.workerReady(w),
     hb: (w, msg) => w.recordHeartbeat(msg.stats),
+    alive: (w) => {
+      w.lastHeartbeat = monotonic();
+    },
     'boot-error': (w, msg) => {
       w.bootError = { message: msg.message, where: msg.where };
     },

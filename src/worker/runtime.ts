@@ -43,6 +43,8 @@ function readConfig(): WorkerConfig {
     process.exit(WORKER_BOOT_ERROR);
   }
   delete process.env.GSUP_WORKER;
+  // The protocol's LISTEN_PID is the worker's own pid (sd_listen_fds checks it): only we know it.
+  process.env.LISTEN_PID = String(process.pid);
   return JSON.parse(raw) as WorkerConfig;
 }
 
