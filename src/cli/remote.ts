@@ -10,9 +10,12 @@ import { ControlClient, NotRunningError, type RequestBody } from '../control/cli
 import { controlPath } from '../control/paths.js';
 import type { PoolCommands, PoolSource } from '../dashboard/dashboard.js';
 import { columnsFor, headerLines, plain, tableHeader, tableRow } from '../dashboard/format.js';
+import type { PoolEvent, WorkerOutput } from '../events.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
+import { runningNames } from './instances.js';
+import { Logger } from './logger.js';
 
 const COMMON = {
   name: { type: 'string', doc: 'the instance to talk to (default: default)' },
@@ -32,7 +35,12 @@ function parseVerb(verb: string, argv: string[]): Parsed | string {
   const spec = verbCommand(verb)?.cli;
   if (!spec) throw new Error(`no such verb ${verb}`);
   const flags = { ...COMMON, ...spec.flags };
-  const options = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { type: v.type }]));
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([k, v]) => [
+      k,
+      { type: v.type, ...('short' in v && v.short ? { short: v.short } : {}) },
+    ]),
+  );
   let parsed: ReturnType<typeof parseArgs>;
   try {
     // `gsup scale -1`: a negative count is the argument, not a flag.
@@ -76,7 +84,10 @@ function verbHelp(verb: string): string {
     spec.doc,
     '',
     ...Object.entries(flags).map(
-      ([k, v]) => `  --${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(24) + v.doc,
+      ([k, v]) =>
+        `  ${'short' in v && v.short ? `-${v.short}, ` : ''}--${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(
+          24,
+        ) + v.doc,
     ),
   ].join('\n');
 }
@@ -97,7 +108,13 @@ export async function remote(verb: string, argv: string[]): Promise<number> {
     client = await ControlClient.connect(parsed.path, parsed.name);
   } catch (err) {
     if (err instanceof NotRunningError) {
-      process.stderr.write(`gsup: ${err.message}\n`);
+      // By name, list the ones that are running: `gsup status` while `gsup demo` runs as demo.
+      const others = typeof parsed.values.control === 'string' ? null : await runningNames();
+      process.stderr.write(
+        others
+          ? `gsup: no gsup named "${parsed.name}" is running (${err.why}); running: ${others.join(', ')}; pass --name ${others[0]} (gsup ls lists them)\n`
+          : `gsup: ${err.message}\n`,
+      );
       return EXIT_FAILURE;
     }
     throw err;
@@ -143,7 +160,54 @@ const PRINTERS: Partial<Record<string, Printer>> = {
   reload: (client) => reload(client),
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
   subscribe: (client) => top(client),
+  logs: (client, parsed, command) =>
+    logs(client, command, parsed.args as { follow: boolean }, parsed.values.json === true),
 };
+
+/** `gsup logs`: the recent events and worker output, in time order; with -f, then what comes. */
+async function logs(
+  client: ControlClient,
+  command: Command,
+  args: { follow: boolean },
+  json: boolean,
+): Promise<number> {
+  const log = new Logger(null, process.stdout, json ? 'json' : 'text');
+  const closed = new Promise<void>((resolve) => client.once('close', resolve));
+  // Live lines are held until the history is printed, so nothing comes out of order.
+  const live: Array<() => void> = [];
+  let history = true;
+  const later = (fn: () => void) => (history ? live.push(fn) : fn());
+  if (args.follow) {
+    client.on('event', (e) => later(() => log.event(e)));
+    client.on('output', (o) => later(() => log.output(o)));
+    client.on('dropped', (n) =>
+      later(() => log.line('warn', `gsup logs: ${n} lines dropped: this reader fell behind`)),
+    );
+  }
+  const r = await send(client, command, args);
+  if (!r.ok) return failed(r.error);
+  const { events, output } = r.result as {
+    events: PoolEvent[];
+    output: Array<WorkerOutput & { at: number }>;
+  };
+  const lines: Array<{ at: number; print: () => void }> = [
+    ...events.map((e) => ({ at: e.at, print: () => log.event(e) })),
+    ...output.map(({ at, ...o }) => ({ at, print: () => log.output(o, at) })),
+  ];
+  // Stable: an event and a line of the same millisecond keep the order they were kept in.
+  for (const l of lines.sort((a, b) => a.at - b.at)) l.print();
+  history = false;
+  for (const fn of live.splice(0)) fn();
+  if (!args.follow) {
+    await log.flush();
+    return EXIT_OK;
+  }
+  // Until the instance stops (its socket closes) or Ctrl-C ends this process.
+  await closed;
+  await log.flush();
+  process.stderr.write('gsup: logs: the instance stopped\n');
+  return EXIT_OK;
+}
 
 async function status(client: ControlClient, json: boolean): Promise<number> {
   const r = await client.request({ cmd: 'status' });

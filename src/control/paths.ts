@@ -9,3 +9,8 @@ export function controlPath(name: string, override: string | null, env = process
   const base = env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'gsup') : join(homedir(), '.gsup');
   return join(base, `${name}.sock`);
 }
+
+/** The directory the instances' sockets are in when no --control names one (what gsup ls scans). */
+export function controlDir(env = process.env): string {
+  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'gsup') : join(homedir(), '.gsup');
+}

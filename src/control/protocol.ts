@@ -18,7 +18,8 @@ export type Request =
   | { id?: number; cmd: 'stop'; quick?: boolean }
   | { id?: number; cmd: 'recycle'; pid: number }
   | { id?: number; cmd: 'kill'; pid: number }
-  | { id?: number; cmd: 'subscribe' };
+  | { id?: number; cmd: 'subscribe' }
+  | { id?: number; cmd: 'logs'; follow?: boolean };
 
 export type Reply =
   | { v: number; id?: number; ok: true; result: unknown }
