@@ -372,8 +372,8 @@ const subscribe = command<NoArgs>({
 
 const logs = command<{ follow: boolean }>({
   name: 'logs',
-  doc: 'the recent events and worker output (`"follow": true` then streams them, as subscribe does)',
-  args: '"follow": true',
+  doc: 'the recent events and worker output, then a stream of new ones as `subscribe` gives (`gsup logs` without `-f` hangs up after the reply)',
+  args: '',
   cli: {
     verb: 'logs',
     usage: 'gsup logs [-f] [--json]',
@@ -392,8 +392,9 @@ const logs = command<{ follow: boolean }>({
   },
   control: true,
   streams: true,
-  parse: (req) => ({ follow: req.follow === true }),
-  encode: (args) => ({ follow: args.follow }),
+  // Following is the client's choice (it stays connected); the socket's reply is the same.
+  parse: () => ({ follow: false }),
+  encode: () => ({}),
   run: (pool) => {
     const snap = pool.snapshot?.() as { events?: unknown[] } | undefined;
     return {

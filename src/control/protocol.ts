@@ -19,7 +19,7 @@ export type Request =
   | { id?: number; cmd: 'recycle'; pid: number }
   | { id?: number; cmd: 'kill'; pid: number }
   | { id?: number; cmd: 'subscribe' }
-  | { id?: number; cmd: 'logs'; follow?: boolean };
+  | { id?: number; cmd: 'logs' };
 
 export type Reply =
   | { v: number; id?: number; ok: true; result: unknown }
