@@ -15,6 +15,7 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
 import { runningNames } from './instances.js';
+import { statusView } from './status-json.js';
 import { Logger } from './logger.js';
 
 const COMMON = {
@@ -149,7 +150,7 @@ async function sendAndSay(
 
 /** How each verb shows its reply (a view concern; what it sends comes from the command table). */
 const PRINTERS: Partial<Record<string, Printer>> = {
-  status: (client, parsed) => status(client, parsed.values.json === true),
+  status: (client, parsed) => status(client, parsed.values.json === true, parsed.name),
   scale: async (client, parsed, command) => {
     const r = await send(client, command, parsed.args);
     if (!r.ok) return failed(r.error);
@@ -209,12 +210,12 @@ async function logs(
   return EXIT_OK;
 }
 
-async function status(client: ControlClient, json: boolean): Promise<number> {
+async function status(client: ControlClient, json: boolean, name: string): Promise<number> {
   const r = await client.request({ cmd: 'status' });
   if (!r.ok) return failed(r.error);
   const snap = r.result as PoolSnapshot;
   if (json) {
-    process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusView(snap, name), null, 2)}\n`);
     return EXIT_OK;
   }
   const width =

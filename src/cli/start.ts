@@ -39,7 +39,7 @@ export async function start(argv: string[]): Promise<number> {
     throw err;
   }
   if (resolved.help) {
-    process.stdout.write(`${startHelp()}\n`);
+    process.stdout.write(`${startHelp(helpWidth())}\n`);
     return EXIT_OK;
   }
   const { config } = resolved;
@@ -282,4 +282,11 @@ function isRunning(pid: number): boolean {
 function usage(message: string): number {
   process.stderr.write(`gsup: ${message}\n`);
   return EXIT_USAGE;
+}
+
+/** The width help wraps to: the terminal's (stderr's when stdout is a pipe), else $COLUMNS, else 100. */
+function helpWidth(): number {
+  const columns =
+    process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 100;
+  return Math.max(40, columns);
 }
