@@ -15,8 +15,8 @@ import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
 import { runningNames } from './instances.js';
-import { statusView } from './status-json.js';
 import { Logger } from './logger.js';
+import { statusView } from './status-json.js';
 
 const COMMON = {
   name: { type: 'string', doc: 'the instance to talk to (default: default)' },
