@@ -174,7 +174,7 @@ test('statusView names the status classes, rounds times to the millisecond, and 
     p50Ms: 0.41234,
     p99Ms: 12.3456,
     lagMs: 1.005,
-    cpu: 3.14159,
+    cpu: 3.16,
     rss: 50_000_000,
     heartbeatAgeMs: 250.4,
     restarts: 0,
@@ -219,7 +219,7 @@ test('statusView names the status classes, rounds times to the millisecond, and 
   t.is(view.workers[0]?.uptimeMs, 1235);
   t.is(view.workers[0]?.heartbeatAgeMs, 250);
   t.is(view.workers[0]?.p50Ms, 0.41);
-  t.is(view.workers[0]?.cpu, 3.1);
+  t.is(view.workers[0]?.cpu, 3.2);
   t.is(view.waiting[0]?.retryInMs, 100);
   // A view: the snapshot the other views read is not changed.
   t.deepEqual(snap.totals.status, [0, 1189, 0, 1, 62]);
