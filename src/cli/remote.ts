@@ -56,6 +56,14 @@ function parseVerb(verb: string, argv: string[]): Parsed | string {
       const guess = suggest(opt.replace(/^-+/, ''), Object.keys(flags));
       return `${verb}: unknown option ${opt}${guess ? `; did you mean --${guess}?` : ''} (usage: ${spec.usage})`;
     }
+    const name = opt?.split(' ')[0];
+    if (name && /argument missing/.test(msg)) {
+      return `${verb}: missing a value after ${name} (write ${name} VALUE; usage: ${spec.usage} [--name NAME] [--control PATH])`;
+    }
+    if (name && /ambiguous/.test(msg)) {
+      // `--name --json`: most likely the value was left out.
+      return `${verb}: missing a value after ${name} (the next argument is an option; if it is the value, write ${name}=VALUE)`;
+    }
     return `${verb}: ${msg.split('\n')[0]} (usage: ${spec.usage})`;
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
