@@ -99,7 +99,7 @@ const USAGE_CASES: Array<[string, string[], RegExp]> = [
   [
     'restart, as other tools say it',
     ['restart'],
-    /gsup has no restart; did you mean gsup reload\?/,
+    /unknown command "restart"; did you mean reload\? \(gsup reload: graceful rolling reload/,
   ],
   [
     'a bare port for -b',

@@ -10,6 +10,7 @@ import { statusView } from '../src/cli/status-json.js';
 import { startHelp } from '../src/config/parse.js';
 import { SETTINGS } from '../src/config/schema.js';
 import { EXIT_BOOT_ERROR } from '../src/exit-codes.js';
+import { parseWorkerMessage } from '../src/ipc.js';
 import { editDistance, suggest } from '../src/suggest.js';
 import { describeListen } from '../src/worker/own-listen.js';
 import { BIN, FIXTURES, get, gsup, gsupVerb, until } from './helpers.js';
@@ -32,7 +33,10 @@ test('a typo of a read-only verb is never pointed at the verb that starts a serv
   t.regex(unknownVerb('sttaus'), /did you mean status\?/);
   // A typo of start itself still gets start.
   t.regex(unknownVerb('strat'), /did you mean start\?/);
-  t.regex(unknownVerb('restart'), /no restart; did you mean gsup reload\?/);
+  t.regex(
+    unknownVerb('restart'),
+    /unknown command "restart"; did you mean reload\? \(gsup reload: graceful/,
+  );
   t.notRegex(unknownVerb('zzzzzz'), /did you mean/);
 });
 
@@ -275,4 +279,18 @@ test('gsup status --json is the view: status classes by name and the instance na
   t.deepEqual(Object.keys(view.totals.status), ['1xx', '2xx', '3xx', '4xx', '5xx']);
   t.true(Number.isInteger(view.uptimeMs));
   t.true(Number.isInteger(view.workers[0]?.uptimeMs));
+});
+
+test('the app-listens IPC message is checked like every other', (t) => {
+  t.deepEqual(parseWorkerMessage({ t: 'app-listens', address: '*:3000', where: 'app.js:4' }), {
+    t: 'app-listens',
+    address: '*:3000',
+    where: 'app.js:4',
+  });
+  t.deepEqual(parseWorkerMessage({ t: 'app-listens', address: '*:3000' }), {
+    t: 'app-listens',
+    address: '*:3000',
+    where: null,
+  });
+  t.is(typeof parseWorkerMessage({ t: 'app-listens', address: 3000 }), 'string');
 });

@@ -71,7 +71,7 @@ const STARTS_A_SERVER = new Set(['start', 'demo']);
 export function unknownVerb(verb: string): string {
   const named = COMMANDS.find((c) => c.cli?.insteadOf?.includes(verb))?.cli;
   if (named) {
-    return `gsup has no ${verb}; did you mean gsup ${named.verb}? (${named.doc})`;
+    return `unknown command ${JSON.stringify(verb)}; did you mean ${named.verb}? (gsup ${named.verb}: ${named.doc})`;
   }
   const verbs = Object.keys(VERBS);
   let guess = suggest(verb, verbs);
