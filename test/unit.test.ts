@@ -265,7 +265,10 @@ test('parseAppSpec: nothing to load gives one line', (t) => {
   for (const bad of ['', '   ']) {
     const r = parseAppSpec(bad);
     t.is(typeof r, 'string');
-    t.regex(r as string, /^app: expected FILE, FILE:EXPORT or FILE:FACTORY\(\), got /);
+    t.regex(
+      r as string,
+      /^app: expected FILE, FILE:EXPORT, FILE:FACTORY\(\) or FILE\(\) \(e\.g\. .*\), got /,
+    );
   }
 });
 
