@@ -127,12 +127,26 @@ test('an app that exports itself and also calls listen() is warned about once, w
   t.is((await get(await g.url())).body, 'pool\n');
 });
 
-test('an app that listens on a fixed port names that port in its one warning', async (t) => {
+test('an app that listens on a fixed port names that port; the worker that cannot bind it says so in one line', async (t) => {
   const port = await freePort();
-  const g = gsup(t, start('listens-and-exports.cjs', '-w', '1', '--env', `OWN_PORT=${port}`));
+  const g = gsup(t, start('listens-and-exports.cjs', '-w', '2', '--env', `OWN_PORT=${port}`));
   const warn = await g.waitForEvent('app-listens');
   t.is(warn.address, `127.0.0.1:${port}`);
   t.true(warn.message.includes(`127.0.0.1:${port}`));
+  // One worker holds the port; the other's listen() fails: a boot error naming the call, not a crash.
+  const failed = await g.waitForEvent('worker-boot-failed', (e) => !e.same);
+  t.regex(
+    failed.error,
+    new RegExp(
+      `the app's own listen\\(\\) on 127\\.0\\.0\\.1:${port} failed: .*EADDRINUSE.*; remove that call and export the app`,
+    ),
+  );
+  t.regex(failed.error, /\(at listens-and-exports\.cjs:\d+/);
+  t.false(
+    g.lines.some((l) => /^\s+at /.test(l) || /Unhandled 'error' event/.test(l)),
+    g.lines.join('\n'),
+  );
+  t.is(g.countEvents('app-listens'), 1);
 });
 
 test('an app without listen() gets no such warning', async (t) => {
@@ -264,21 +278,29 @@ test('gsup status --json is the view: status classes by name and the instance na
   const g = gsup(t, start('slow.js', '-w', '1', '--name', 'web'));
   await g.waitForEvent('pool-ready');
   await get(await g.url());
-  const r = await gsupVerb(['status', '--json', '--name', 'web'], {
-    XDG_RUNTIME_DIR: g.runtimeDir,
-  });
-  t.is(r.code, 0, r.stderr);
-  const view = JSON.parse(r.stdout) as {
+  type View = {
     name: string;
     uptimeMs: number;
     totals: { status: Record<string, number> };
     workers: Array<{ status: Record<string, number>; uptimeMs: number }>;
   };
-  t.is(view.name, 'web');
-  t.is(view.totals.status['2xx'], 1);
-  t.deepEqual(Object.keys(view.totals.status), ['1xx', '2xx', '3xx', '4xx', '5xx']);
-  t.true(Number.isInteger(view.uptimeMs));
-  t.true(Number.isInteger(view.workers[0]?.uptimeMs));
+  let view: View | null = null;
+  // The count arrives with the worker's next heartbeat.
+  await until('the 2xx shows in gsup status --json', async () => {
+    const r = await gsupVerb(['status', '--json', '--name', 'web'], {
+      XDG_RUNTIME_DIR: g.runtimeDir,
+    });
+    if (r.code !== 0) throw new Error(r.stderr);
+    view = JSON.parse(r.stdout) as View;
+    return view.totals.status['2xx'] === 1;
+  });
+  if (!view) return t.fail('no status');
+  const v: View = view;
+  t.is(v.name, 'web');
+  t.is(v.totals.status['2xx'], 1);
+  t.deepEqual(Object.keys(v.totals.status), ['1xx', '2xx', '3xx', '4xx', '5xx']);
+  t.true(Number.isInteger(v.uptimeMs));
+  t.true(Number.isInteger(v.workers[0]?.uptimeMs));
 });
 
 test('the app-listens IPC message is checked like every other', (t) => {
