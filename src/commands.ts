@@ -4,6 +4,7 @@
 // verbs and their help, and the README's steering table are all read off this table: a new
 // command is one new row. A shared root module: it imports no view and only the pure scale policy.
 
+import type { WorkerOutput } from './events.js';
 import { type AutoscaleResult, parseScale, type ScaleRequest, type ScaleResult } from './scale.js';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -23,6 +24,8 @@ export interface Pool {
   reopenLogs?(): void;
   /** USR2: re-execute gsup itself, sockets inherited; absent where there is no supervisor to upgrade. */
   upgrade?(): Promise<{ ok: boolean; message: string; newPid: number | null }>;
+  /** The newest lines of worker output, with their times (`gsup logs`); absent where none are kept. */
+  recentOutput?(): Array<WorkerOutput & { at: number }>;
 }
 
 /** Which door a command came through; a few commands word their log line by it. */
@@ -67,7 +70,7 @@ export interface VerbSpec<A> {
   usage: string;
   /** For `gsup --help`. */
   doc: string;
-  flags: Record<string, { type: 'boolean' | 'string'; doc: string }>;
+  flags: Record<string, { type: 'boolean' | 'string'; doc: string; short?: string }>;
   /** How many positional arguments: [min, max]. */
   positionals: [number, number];
   /** Other tools' words for this verb (`restart`): `gsup restart` is pointed here. */
@@ -438,6 +441,59 @@ const subscribe = command<NoArgs>({
   run: () => ({ ok: true, result: { subscribed: true } }),
 });
 
+const logs = command<{ follow: boolean }>({
+  name: 'logs',
+  doc: 'the recent events and worker output, then a stream of new ones as `subscribe` gives (`gsup logs` without `-f` hangs up after the reply)',
+  args: '',
+  cli: {
+    verb: 'logs',
+    usage: 'gsup logs [-f] [--json]',
+    doc: 'recent events and worker output of a running gsup; -f follows until it stops',
+    insteadOf: ['log', 'tail'],
+    flags: {
+      follow: {
+        type: 'boolean',
+        short: 'f',
+        doc: 'keep printing new lines until Ctrl-C or gsup stops',
+      },
+      json: { type: 'boolean', doc: 'one JSON object per line, as --log-format json' },
+    },
+    positionals: [0, 0],
+    args: (values) => ({ follow: values.follow === true }),
+  },
+  control: true,
+  streams: true,
+  // Following is the client's choice (it stays connected); the socket's reply is the same.
+  parse: () => ({ follow: false }),
+  encode: () => ({}),
+  run: (pool) => {
+    const snap = pool.snapshot?.() as { events?: unknown[] } | undefined;
+    return {
+      ok: true,
+      result: { events: snap?.events ?? [], output: pool.recentOutput?.() ?? [] },
+    };
+  },
+});
+
+const ls = command<NoArgs>({
+  name: 'ls',
+  doc: "the instances running for this user: each control socket in the control directory, asked for its pool (the CLI's own verb; no socket serves it)",
+  args: '',
+  cli: {
+    verb: 'ls',
+    usage: 'gsup ls [--json]',
+    doc: 'the gsup instances running for this user: name, pid, app, workers, uptime, socket',
+    insteadOf: ['list', 'ps'],
+    flags: { json: { type: 'boolean', doc: 'print them as JSON' } },
+    positionals: [0, 0],
+    args: noArgs,
+  },
+  control: false,
+  parse: noArgs,
+  encode: () => ({}),
+  run: () => ({ ok: false, error: 'ls: run it as gsup ls; it asks every instance, not one' }),
+});
+
 /** Every command, in the order help and docs list them. */
 export const COMMANDS: readonly Command[] = [
   status,
@@ -450,6 +506,8 @@ export const COMMANDS: readonly Command[] = [
   reopen,
   upgrade,
   subscribe,
+  logs,
+  ls,
 ];
 
 /** A signal no command answers, which gsup must still not die of: ignored on purpose, with why. */

@@ -99,7 +99,7 @@ const USAGE_CASES: Array<[string, string[], RegExp]> = [
   [
     'restart, as other tools say it',
     ['restart'],
-    /gsup has no restart; did you mean gsup reload\?/,
+    /unknown command "restart"; did you mean reload\? \(gsup reload: graceful rolling reload/,
   ],
   [
     'a bare port for -b',
@@ -115,6 +115,17 @@ const USAGE_CASES: Array<[string, string[], RegExp]> = [
     'a flag where a value goes',
     ['start', 'slow.js', '--timeout', '--no-tui'],
     /timeout: missing a value after --timeout \(the next argument is the option --no-tui\)/,
+  ],
+  ['--name with no value', ['status', '--name'], /status: missing a value after --name/],
+  [
+    '--name followed by a flag',
+    ['status', '--name', '--json'],
+    /status: missing a value after --name \(the next argument is an option/,
+  ],
+  [
+    'gsup ls with an unknown flag',
+    ['ls', '--jsno'],
+    /ls: unknown option --jsno; did you mean --json\?/,
   ],
   [
     'a short flag where a value goes',

@@ -46,8 +46,8 @@ export class Logger {
       this.write(this.paint(e.level, `${stamp(e.at)} [gsup] ${level}     at ${frame}`));
   }
 
-  /** A line a worker wrote. */
-  output(o: WorkerOutput): void {
+  /** A line a worker wrote (`at`: when, for lines read back later by gsup logs). */
+  output(o: WorkerOutput, at = Date.now()): void {
     if (this.out.writableLength > MAX_PENDING_BYTES) {
       this.dropped++;
       return;
@@ -58,13 +58,11 @@ export class Logger {
       this.line('warn', `dropped ${n} lines of worker output: the log could not keep up`);
     }
     if (this.format === 'json') {
-      this.write(JSON.stringify({ time: iso(Date.now()), level: 'info', type: 'output', ...o }));
+      this.write(JSON.stringify({ time: iso(at), level: 'info', type: 'output', ...o }));
       return;
     }
     const tag = `[w${o.slot} ${o.pid}${o.stream === 'stderr' ? ' err' : ''}]`;
-    this.write(
-      `${stamp(Date.now())} ${this.color ? `${COLORS.dim}${tag}${COLORS.reset}` : tag} ${o.line}`,
-    );
+    this.write(`${stamp(at)} ${this.color ? `${COLORS.dim}${tag}${COLORS.reset}` : tag} ${o.line}`);
   }
 
   /** A plain line from gsup itself (not a pool event). */

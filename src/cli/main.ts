@@ -6,8 +6,12 @@ import { EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import { editDistance, suggest } from '../suggest.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
+import { ls } from './ls.js';
 import { remote } from './remote.js';
 import { start } from './start.js';
+
+/** Table verbs that run here rather than over one instance's socket. */
+const LOCAL: Record<string, (argv: string[]) => Promise<number>> = { ls };
 
 /** The verbs: running a pool, and one per command-table row that has a CLI verb. */
 const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; doc: string }> = {
@@ -16,7 +20,17 @@ const VERBS: Record<string, { run: (argv: string[]) => Promise<number>; doc: str
   check: { run: check, doc: 'validate the configuration; print every setting and its source' },
   ...Object.fromEntries(
     COMMANDS.flatMap(({ cli }) =>
-      cli ? [[cli.verb, { run: (argv: string[]) => remote(cli.verb, argv), doc: cli.doc }]] : [],
+      cli
+        ? [
+            [
+              cli.verb,
+              {
+                run: LOCAL[cli.verb] ?? ((argv: string[]) => remote(cli.verb, argv)),
+                doc: cli.doc,
+              },
+            ],
+          ]
+        : [],
     ),
   ),
 };
@@ -57,7 +71,7 @@ const STARTS_A_SERVER = new Set(['start', 'demo']);
 export function unknownVerb(verb: string): string {
   const named = COMMANDS.find((c) => c.cli?.insteadOf?.includes(verb))?.cli;
   if (named) {
-    return `gsup has no ${verb}; did you mean gsup ${named.verb}? (${named.doc})`;
+    return `unknown command ${JSON.stringify(verb)}; did you mean ${named.verb}? (gsup ${named.verb}: ${named.doc})`;
   }
   const verbs = Object.keys(VERBS);
   let guess = suggest(verb, verbs);

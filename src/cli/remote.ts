@@ -11,9 +11,13 @@ import { controlPath } from '../control/paths.js';
 import { autoscaleLine } from '../dashboard/adapt.js';
 import type { PoolCommands, PoolSource } from '../dashboard/dashboard.js';
 import { columnsFor, headerLines, plain, tableHeader, tableRow } from '../dashboard/format.js';
+import type { PoolEvent, WorkerOutput } from '../events.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from '../exit-codes.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
+import { runningNames } from './instances.js';
+import { Logger } from './logger.js';
+import { statusView } from './status-json.js';
 
 const COMMON = {
   name: { type: 'string', doc: 'the instance to talk to (default: default)' },
@@ -33,7 +37,12 @@ function parseVerb(verb: string, argv: string[]): Parsed | string {
   const spec = verbCommand(verb)?.cli;
   if (!spec) throw new Error(`no such verb ${verb}`);
   const flags = { ...COMMON, ...spec.flags };
-  const options = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, { type: v.type }]));
+  const options = Object.fromEntries(
+    Object.entries(flags).map(([k, v]) => [
+      k,
+      { type: v.type, ...('short' in v && v.short ? { short: v.short } : {}) },
+    ]),
+  );
   let parsed: ReturnType<typeof parseArgs>;
   try {
     // `gsup scale -1`: a negative count is the argument, not a flag.
@@ -47,6 +56,14 @@ function parseVerb(verb: string, argv: string[]): Parsed | string {
     if (opt && (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
       const guess = suggest(opt.replace(/^-+/, ''), Object.keys(flags));
       return `${verb}: unknown option ${opt}${guess ? `; did you mean --${guess}?` : ''} (usage: ${spec.usage})`;
+    }
+    const name = opt?.split(' ')[0];
+    if (name && /argument missing/.test(msg)) {
+      return `${verb}: missing a value after ${name} (write ${name} VALUE; usage: ${spec.usage} [--name NAME] [--control PATH])`;
+    }
+    if (name && /ambiguous/.test(msg)) {
+      // `--name --json`: most likely the value was left out.
+      return `${verb}: missing a value after ${name} (the next argument is an option; if it is the value, write ${name}=VALUE)`;
     }
     return `${verb}: ${msg.split('\n')[0]} (usage: ${spec.usage})`;
   }
@@ -77,7 +94,10 @@ function verbHelp(verb: string): string {
     spec.doc,
     '',
     ...Object.entries(flags).map(
-      ([k, v]) => `  --${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(24) + v.doc,
+      ([k, v]) =>
+        `  ${'short' in v && v.short ? `-${v.short}, ` : ''}--${k}${v.type === 'string' ? ' VALUE' : ''}`.padEnd(
+          24,
+        ) + v.doc,
     ),
   ].join('\n');
 }
@@ -98,7 +118,13 @@ export async function remote(verb: string, argv: string[]): Promise<number> {
     client = await ControlClient.connect(parsed.path, parsed.name);
   } catch (err) {
     if (err instanceof NotRunningError) {
-      process.stderr.write(`gsup: ${err.message}\n`);
+      // By name, list the ones that are running: `gsup status` while `gsup demo` runs as demo.
+      const others = typeof parsed.values.control === 'string' ? null : await runningNames();
+      process.stderr.write(
+        others
+          ? `gsup: no gsup named "${parsed.name}" is running (${err.why}); running: ${others.join(', ')}; pass --name ${others[0]} (gsup ls lists them)\n`
+          : `gsup: ${err.message}\n`,
+      );
       return EXIT_FAILURE;
     }
     throw err;
@@ -167,14 +193,61 @@ const PRINTERS: Partial<Record<string, Printer>> = {
   },
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
   subscribe: (client, parsed) => top(client, parsed.name),
+  logs: (client, parsed, command) =>
+    logs(client, command, parsed.args as { follow: boolean }, parsed.values.json === true),
 };
 
-async function status(client: ControlClient, json: boolean, name?: string): Promise<number> {
+/** `gsup logs`: the recent events and worker output, in time order; with -f, then what comes. */
+async function logs(
+  client: ControlClient,
+  command: Command,
+  args: { follow: boolean },
+  json: boolean,
+): Promise<number> {
+  const log = new Logger(null, process.stdout, json ? 'json' : 'text');
+  const closed = new Promise<void>((resolve) => client.once('close', resolve));
+  // Live lines are held until the history is printed, so nothing comes out of order.
+  const live: Array<() => void> = [];
+  let history = true;
+  const later = (fn: () => void) => (history ? live.push(fn) : fn());
+  if (args.follow) {
+    client.on('event', (e) => later(() => log.event(e)));
+    client.on('output', (o) => later(() => log.output(o)));
+    client.on('dropped', (n) =>
+      later(() => log.line('warn', `gsup logs: ${n} lines dropped: this reader fell behind`)),
+    );
+  }
+  const r = await send(client, command, args);
+  if (!r.ok) return failed(r.error);
+  const { events, output } = r.result as {
+    events: PoolEvent[];
+    output: Array<WorkerOutput & { at: number }>;
+  };
+  const lines: Array<{ at: number; print: () => void }> = [
+    ...events.map((e) => ({ at: e.at, print: () => log.event(e) })),
+    ...output.map(({ at, ...o }) => ({ at, print: () => log.output(o, at) })),
+  ];
+  // Stable: an event and a line of the same millisecond keep the order they were kept in.
+  for (const l of lines.sort((a, b) => a.at - b.at)) l.print();
+  history = false;
+  for (const fn of live.splice(0)) fn();
+  if (!args.follow) {
+    await log.flush();
+    return EXIT_OK;
+  }
+  // Until the instance stops (its socket closes) or Ctrl-C ends this process.
+  await closed;
+  await log.flush();
+  process.stderr.write('gsup: logs: the instance stopped\n');
+  return EXIT_OK;
+}
+
+async function status(client: ControlClient, json: boolean, name: string): Promise<number> {
   const r = await client.request({ cmd: 'status' });
   if (!r.ok) return failed(r.error);
   const snap = r.result as PoolSnapshot;
   if (json) {
-    process.stdout.write(`${JSON.stringify(snap, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(statusView(snap, name), null, 2)}\n`);
     return EXIT_OK;
   }
   const width =

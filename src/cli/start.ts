@@ -45,7 +45,7 @@ export async function start(argv: string[]): Promise<number> {
     throw err;
   }
   if (resolved.help) {
-    process.stdout.write(`${startHelp()}\n`);
+    process.stdout.write(`${startHelp(helpWidth())}\n`);
     return EXIT_OK;
   }
   const { config } = resolved;
@@ -431,4 +431,11 @@ async function takeMetricsOver(
 
 function workersText(n: number): string {
   return `${n} worker${n === 1 ? '' : 's'}`;
+}
+
+/** The width help wraps to: the terminal's (stderr's when stdout is a pipe), else $COLUMNS, else 100. */
+function helpWidth(): number {
+  const columns =
+    process.stdout.columns || process.stderr.columns || Number(process.env.COLUMNS) || 100;
+  return Math.max(40, columns);
 }

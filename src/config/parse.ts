@@ -290,23 +290,48 @@ function knownFlags(): string[] {
 /** Did-you-mean, shared with every other room (src/suggest.ts). */
 export { suggest } from '../suggest.js';
 
-/** `gsup start --help`, generated from the schema. */
-export function startHelp(): string {
+/** `gsup start --help`, generated from the schema, wrapped to `width` columns (a terminal's). */
+export function startHelp(width = 100): string {
   const lines = [
     'Usage: gsup start APP [options]',
     '',
-    'APP is FILE, FILE:EXPORT or FILE:FACTORY() (e.g. app.js, app.mjs:handler, app.js:create());',
-    'with -k wsgi, MODULE:VARIABLE (e.g. mysite.wsgi:application); with -k exec, a command line',
-    "that accepts on fd 3 (e.g. 'uvicorn --fd 3 app:app'); see docs/worker-protocol.md",
+    ...wrapWords(
+      "APP is FILE, FILE:EXPORT, FILE:FACTORY() or FILE() (e.g. app.js, app.mjs:handler, app.js:create()); FILE() calls the default export. With -k wsgi, MODULE:VARIABLE (e.g. mysite.wsgi:application); with -k exec, a command line that accepts on fd 3 (e.g. 'uvicorn --fd 3 app:app'); see docs/worker-protocol.md",
+      width,
+    ),
     '',
     'Options:',
   ];
-  for (const s of SETTINGS) {
-    const names = `${s.short ? `-${s.short}, ` : '    '}--${s.flag}${s.metavar ? ` ${s.metavar}` : ''}`;
-    lines.push(
-      `  ${names.padEnd(34)} ${s.doc}${s.type === 'flag' ? '' : ` [default: ${s.defaultDoc}]`}`,
-    );
+  const rows: Array<[string, string]> = SETTINGS.map((s) => [
+    `${s.short ? `-${s.short}, ` : '    '}--${s.flag}${s.metavar ? ` ${s.metavar}` : ''}`,
+    `${s.doc}${s.type === 'flag' ? '' : ` [default: ${s.defaultDoc}]`}`,
+  ]);
+  rows.push(['-h, --help', 'show this help']);
+  // The doc column starts after the names; a narrow terminal gets the doc on lines of its own.
+  const indent = 2 + 34 + 1;
+  const beside = width - indent >= 30;
+  for (const [names, doc] of rows) {
+    if (beside) {
+      const [first = '', ...rest] = wrapWords(doc, width - indent);
+      lines.push(`  ${names.padEnd(34)} ${first}`);
+      for (const more of rest) lines.push(`${' '.repeat(indent)}${more}`);
+    } else {
+      lines.push(`  ${names}`);
+      for (const more of wrapWords(doc, width - 8)) lines.push(`${' '.repeat(8)}${more}`);
+    }
   }
-  lines.push(`  ${'-h, --help'.padEnd(34)} show this help`);
   return lines.join('\n');
+}
+
+/** `text` in lines of at most `width` characters, broken between words (a longer word stays whole). */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  return line ? [...lines, line] : lines;
 }

@@ -7,7 +7,15 @@ import type { PoolEvent, PoolSnapshot, WorkerOutput } from '../supervisor/snapsh
 import { lineReader, type Reply, type Request, type StreamMessage } from './protocol.js';
 
 /** No instance answers at that path; the message says which name and where it looked. */
-export class NotRunningError extends Error {}
+export class NotRunningError extends Error {
+  constructor(
+    message: string,
+    /** Why, in a few words: `no control socket at PATH`, `PATH is a stale socket`. */
+    readonly why = '',
+  ) {
+    super(message);
+  }
+}
 
 /** A request as a caller writes it: the client adds the id. */
 export type RequestBody = Request extends infer R
@@ -58,6 +66,7 @@ export class ControlClient extends EventEmitter<ClientEvents> {
         reject(
           new NotRunningError(
             `no gsup named "${name}" is running (${why}); start one with gsup start, or pass --name / --control`,
+            why,
           ),
         );
       });

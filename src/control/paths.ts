@@ -44,3 +44,8 @@ function cannot(dir: string, err: unknown): string {
   const what = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : 'failed';
   return `cannot create the control socket directory ${dir}: ${what} (${code}); ${CONTROL_DIR_FIX}`;
 }
+
+/** The directory the instances' sockets are in when no --control names one (what gsup ls scans). */
+export function controlDir(env = process.env): string {
+  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'gsup') : join(homedir(), '.gsup');
+}

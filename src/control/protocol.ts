@@ -20,7 +20,8 @@ export type Request =
   | { id?: number; cmd: 'kill'; pid: number }
   | { id?: number; cmd: 'autoscale'; on: boolean | 'toggle' }
   | { id?: number; cmd: 'upgrade' }
-  | { id?: number; cmd: 'subscribe' };
+  | { id?: number; cmd: 'subscribe' }
+  | { id?: number; cmd: 'logs' };
 
 export type Reply =
   | { v: number; id?: number; ok: true; result: unknown }

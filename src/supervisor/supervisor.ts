@@ -10,7 +10,12 @@ import { DEFAULT_ACCESS_FORMAT } from '../access-format.js';
 import { monotonic } from '../clock.js';
 import { type EventBody, exitHow, type PoolEvent, stamp, type WorkerOutput } from '../events.js';
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
-import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
+import {
+  MAX_MESSAGE_CHARS,
+  parseWorkerMessage,
+  type WorkerConfig,
+  type WorkerMessage,
+} from '../ipc.js';
 import {
   type AutoscaleResult,
   checkScale,
@@ -60,6 +65,8 @@ const STALL_MS = 1000;
 const DRAIN_IDLE_MS = 1000;
 /** Events kept for the snapshot. */
 const EVENTS_KEPT = 200;
+/** Worker output lines kept for `gsup logs` (each clipped to MAX_MESSAGE_CHARS). */
+const OUTPUT_KEPT = 200;
 /** Warnings logged per worker before going quiet about it. */
 const WARNINGS_LOGGED = 10;
 /** Bad IPC messages logged per worker before going quiet about it. */
@@ -98,6 +105,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private lastBootError: string | null = null;
   private exitCode = EXIT_OK;
   private readonly events: PoolEvent[] = [];
+  /** The newest lines of worker output, with when they came: `gsup logs` starts with them. */
+  private readonly outputKept: Array<WorkerOutput & { at: number }> = [];
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
   /** When the supervisor's own loop last came back from a stall: heartbeats queued behind it. */
@@ -608,6 +617,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           if (!w) return;
           // Node's SIGINT trace of a stuck worker is shown once, by its exit event, not echoed.
           if (stream === 'stderr' && w.stderrLine(line)) return;
+          this.keepOutput({ slot, pid: w.pid, stream, line });
           this.emit('output', { slot, pid: w.pid, stream, line });
         },
         exited: (code, signal) => w && this.reap(w, code, signal),
@@ -982,6 +992,19 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private byPid(pid: number): WorkerHandle | undefined {
     for (const w of this.workers.values()) if (w.pid === pid) return w;
     return undefined;
+  }
+
+  /** The newest lines the workers wrote, oldest first, each with its time. */
+  recentOutput(): Array<WorkerOutput & { at: number }> {
+    return this.outputKept.slice(-OUTPUT_KEPT);
+  }
+
+  private keepOutput(o: WorkerOutput): void {
+    const line =
+      o.line.length > MAX_MESSAGE_CHARS ? `${o.line.slice(0, MAX_MESSAGE_CHARS)}…` : o.line;
+    this.outputKept.push({ ...o, line, at: Date.now() });
+    if (this.outputKept.length > OUTPUT_KEPT * 2)
+      this.outputKept.splice(0, this.outputKept.length - OUTPUT_KEPT);
   }
 
   /** Emits one typed event, and keeps it for the snapshot unless it is debug-level. */

@@ -25,6 +25,7 @@ export function watchAppListens(
   cwd: string,
   onListen: (l: AppListen) => void,
   block = false,
+  onFail?: (l: AppListen, err: Error) => void,
 ): void {
   const listen = Server.prototype.listen;
   Server.prototype.listen = function (this: Server, ...args: unknown[]) {
@@ -33,6 +34,13 @@ export function watchAppListens(
     seen.push(l);
     onListen(l);
     if (block) return this;
+    if (onFail) {
+      // The second worker's `app.listen(3000)` fails with EADDRINUSE: unhandled, Node would crash
+      // with a stack. When the app has no 'error' listener of its own, say it in one line instead.
+      this.once('error', (err: Error) => {
+        if (this.listenerCount('error') === 0) onFail(l, err);
+      });
+    }
     return listen.apply(this, args as never);
   } as typeof listen;
 }

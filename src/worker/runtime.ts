@@ -156,7 +156,16 @@ async function main(): Promise<void> {
   if (!process.connected) orphaned();
 
   // `app.listen(3000)` in the app: said once by the supervisor, with the port and the fix.
-  watchAppListens(cfg.cwd, (l) => send({ t: 'app-listens', address: l.address, where: l.where }));
+  watchAppListens(
+    cfg.cwd,
+    (l) => send({ t: 'app-listens', address: l.address, where: l.where }),
+    false,
+    (l, err) =>
+      bootFail(
+        `the app's own listen() on ${l.address} failed: ${oneLine(err)}; remove that call and export the app: gsup listens for every worker`,
+        l.where,
+      ),
+  );
   const spec = parseAppSpec(cfg.app);
   let app: LoadedApp;
   try {
