@@ -99,6 +99,8 @@ export type EventBody =
   | { type: 'give-up'; error: string }
   | { type: 'stopped'; code: number }
   | { type: 'warning'; text: string }
+  /** --backlog is above the kernel's net.core.somaxconn: the socket's queue is `cap` long. */
+  | { type: 'backlog-capped'; backlog: number; cap: number }
   | {
       type: 'signal-ignored';
       signal: string;
@@ -216,6 +218,8 @@ export function describe(e: EventBody): string {
       return 'stopped';
     case 'warning':
       return e.text;
+    case 'backlog-capped':
+      return `backlog ${e.backlog} is above the kernel's limit net.core.somaxconn (${e.cap}): the listen queue holds ${e.cap}; raise it with sysctl -w net.core.somaxconn=${e.backlog}, or lower --backlog`;
     case 'signal-ignored':
       return `received ${e.signal}, ignored: ${e.why}`;
   }
@@ -277,6 +281,7 @@ function levelOf(e: EventBody): EventLevel {
     case 'scale-refused':
     case 'config-note':
     case 'warning':
+    case 'backlog-capped':
       return 'warn';
     case 'reload-end':
       return e.ok ? 'info' : e.outcome === 'not-started' ? 'debug' : 'error';

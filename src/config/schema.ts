@@ -155,7 +155,7 @@ export const SETTINGS = [
     metavar: 'N',
     min: 1,
     max: 65535,
-    doc: 'the listen queue length',
+    doc: 'the listen queue length (the kernel caps it at net.core.somaxconn; gsup warns when it does)',
     default: () => 2048,
     defaultDoc: '2048',
     // Each worker passes it to its listen() when it starts.

@@ -12,7 +12,7 @@ import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { checkScale, type ScaleRequest, type ScaleResult, scaleTarget } from '../scale.js';
 import { WorkerHandle } from './handle.js';
-import { type Listener, openListener, startListening } from './listener.js';
+import { type Listener, openListener, somaxconn, startListening } from './listener.js';
 import {
   heartbeatMs,
   type PoolOptions,
@@ -126,6 +126,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.startedAt = monotonic();
     for (const l of this.sockets) this.say({ type: 'listening', url: l.url });
+    this.checkBacklog(this.options.backlog);
     this.moveTo({ is: 'running' });
     const pollUsage = usagePoller(this.deps.usage, () =>
       [...this.workers.values()].filter((w) => w.pid > 0 && w.state !== 'spawning'),
@@ -275,6 +276,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** The address clients reach, e.g. `http://127.0.0.1:8000`. */
   get urls(): string[] {
     return this.sockets.map((l) => l.url);
+  }
+
+  /** Says so when the kernel cuts the listen queue shorter than --backlog asks. */
+  private checkBacklog(backlog: number): void {
+    const cap = somaxconn();
+    if (this.sockets.length > 0 && cap !== null && backlog > cap) {
+      this.say({ type: 'backlog-capped', backlog, cap });
+    }
   }
 
   // ---- the periodic step ------------------------------------------------------------------
@@ -592,6 +601,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.retiredSockets.push(...bound.retired);
     for (const l of bound.added) this.say({ type: 'listening', url: l.url });
     const changed = changes(prev, next);
+    if (next.backlog !== prev.backlog) this.checkBacklog(next.backlog);
     this.options = { ...next, ...(prev.reloadConfig ? { reloadConfig: prev.reloadConfig } : {}) };
     if (changed.length) this.say({ type: 'config-changed', changes: changed });
     const count = workerCount(prev, next, this.target);
