@@ -526,6 +526,8 @@ const STATS = {
   lagMs: { mean: 1.5, max: 12 },
   rss: 50_000_000,
   heapUsed: 10_000_000,
+  conns: 3,
+  shed: 1,
 };
 
 test('parseWorkerMessage accepts every valid message', (t) => {

@@ -75,6 +75,7 @@ export function supervisorOptions(
     gracefulTimeout: config.gracefulTimeout,
     maxRequests: config.maxRequests,
     maxRequestsJitter: config.maxRequestsJitter,
+    balance: config.balance,
     nodeArgs: config.nodeArg,
     cwd,
     env: workerEnv,

@@ -232,6 +232,13 @@ export const SETTINGS = [
     defaultDoc: 'none',
     reload: 'new-workers',
   }),
+  flag('balance', {
+    flag: 'no-balance',
+    doc: "leave keep-alive connections where the kernel put them (by default a worker above its share of the pool's connections answers Connection: close at the end of a response, so the client reconnects and may land on another worker)",
+    default: () => true,
+    defaultDoc: 'balanced',
+    reload: 'live',
+  }),
   flag('tui', {
     flag: 'no-tui',
     doc: 'log lines instead of the dashboard, even in a terminal',

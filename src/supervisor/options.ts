@@ -22,6 +22,8 @@ export interface SupervisorOptions {
   gracefulTimeout: number;
   maxRequests: number;
   maxRequestsJitter: number;
+  /** Keep-alive balance: a worker above its share of connections closes some (default on). */
+  balance?: boolean;
   /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
   nodeArgs: string[];
   cwd: string;

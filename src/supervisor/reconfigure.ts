@@ -28,6 +28,7 @@ export const APPLIES: Record<keyof PoolOptions, Applies> = {
   gracefulTimeout: 'live',
   maxRequests: 'new-workers',
   maxRequestsJitter: 'new-workers',
+  balance: 'live',
   nodeArgs: 'new-workers',
   cwd: 'new-workers',
   env: 'new-workers',

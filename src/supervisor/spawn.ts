@@ -5,13 +5,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { WorkerConfig } from '../ipc.js';
+import type { SupervisorMessage, WorkerConfig } from '../ipc.js';
 
 /** The supervisor's grip on a started process. */
 export interface WorkerProcess {
   /** -1 until the process exists. */
   readonly pid: number;
   kill(signal: NodeJS.Signals): void;
+  /** Tells the worker a fact over its IPC channel; dropped if the channel is gone. */
+  send?(msg: SupervisorMessage): void;
 }
 
 /** What happens to a started process, reported once each (output and messages many times). */
@@ -111,6 +113,10 @@ export const spawnNodeWorker: Spawner = (req, on) => {
       } catch {
         // already gone; the exit report follows
       }
+    },
+    send(msg) {
+      // The callback takes a failed send (channel closing) instead of an 'error' event.
+      if (child.connected) child.send(msg, undefined, {}, () => undefined);
     },
   };
   let started = false;

@@ -11,6 +11,7 @@ import { type EventBody, exitHow, type PoolEvent, stamp, type WorkerOutput } fro
 import { EXIT_BOOT_ERROR, EXIT_OK, WORKER_BOOT_ERROR } from '../exit-codes.js';
 import { parseWorkerMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { checkScale, type ScaleRequest, type ScaleResult, scaleTarget } from '../scale.js';
+import { Balancer } from './balance.js';
 import { WorkerHandle } from './handle.js';
 import { type Listener, openListener, somaxconn, startListening } from './listener.js';
 import {
@@ -79,6 +80,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private timers: NodeJS.Timeout[] = [];
   private lastTick = monotonic();
   private managing = false;
+  private readonly balancer = new Balancer();
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
   readonly done: Promise<number>;
@@ -296,6 +298,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const stalled = now - this.lastTick > STALL_MS;
     this.lastTick = now;
     this.manage(!stalled);
+    this.balance();
+  }
+
+  /** Keep-alive balance: each ready worker learns its share of the pool's connections (balance.ts). */
+  private balance(): void {
+    const ready = [...this.workers.values()].filter((w) => w.state === 'ready');
+    const on = this.options.balance !== false;
+    this.balancer.update(
+      ready.map((w) => ({ id: w.id, send: (msg) => w.proc.send?.(msg) })),
+      on,
+    );
   }
 
   /** Asks the pool's rules what to do now, and does it. Only the tick judges timeouts. */
@@ -421,7 +434,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     [T in WorkerMessage['t']]: (w: WorkerHandle, msg: Extract<WorkerMessage, { t: T }>) => void;
   } = {
     ready: (w) => this.workerReady(w),
-    hb: (w, msg) => w.recordHeartbeat(msg.stats),
+    hb: (w, msg) => {
+      w.recordHeartbeat(msg.stats);
+      this.balancer.report(w.id, msg.stats.conns);
+    },
+    conns: (w, msg) => {
+      if (w.stats) w.stats.conns = msg.conns;
+      this.balancer.report(w.id, msg.conns);
+    },
     'boot-error': (w, msg) => {
       w.bootError = { message: msg.message, where: msg.where };
     },

@@ -10,12 +10,14 @@ import { performance } from 'node:perf_hooks';
 import { parseAppSpec } from '../app-spec.js';
 import { oneLine } from '../error-text.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
-import type { WorkerConfig, WorkerMessage } from '../ipc.js';
+import { parseSupervisorMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
 import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
 const SWEEP_MS = 100;
+/** How often a changed connection count is reported between heartbeats. */
+const CONNS_REPORT_MS = 100;
 /** After the supervisor is gone, in-flight requests get this long before the worker exits. */
 const ORPHAN_GRACE_MS = 1000;
 
@@ -111,6 +113,10 @@ async function main(): Promise<void> {
   };
 
   process.on('SIGTERM', drain);
+  process.on('message', (raw: unknown) => {
+    const msg = parseSupervisorMessage(raw);
+    if (msg?.t === 'share') traffic.setShare(msg.workers, msg.peers);
+  });
   // Quick stop: exit now. (Never SIGINT; see the top of this file.)
   process.on('SIGQUIT', () => process.exit(0));
   let orphan = false;
@@ -168,6 +174,16 @@ async function main(): Promise<void> {
   }
   send({ t: 'ready', listening: addresses });
 
+  // Between heartbeats, a changed connection count goes out at once (at most every 100 ms), so the
+  // supervisor's keep-alive balance works on fresh counts. A steady pool sends nothing.
+  let connsSent = 0;
+  setInterval(() => {
+    const conns = traffic.connections;
+    if (conns === connsSent || draining) return;
+    connsSent = conns;
+    send({ t: 'conns', conns });
+  }, CONNS_REPORT_MS).unref();
+
   const lag = lagProbe();
   setInterval(() => {
     send({
@@ -181,6 +197,8 @@ async function main(): Promise<void> {
         lagMs: lag.take(),
         rss: process.memoryUsage.rss(),
         heapUsed: process.memoryUsage().heapUsed,
+        conns: traffic.connections,
+        shed: traffic.shed,
       },
     });
   }, cfg.heartbeatMs).unref();
