@@ -142,7 +142,7 @@ test("a worker above its share closes exactly its excess, once per share, on the
   for (const c of clients) t.regex(await c.get(), /keep-alive/i);
   // 6 here, 2 elsewhere, 2 workers: the share is ceil(8 / 2) = 4, so 2 go.
   traffic.setShare(2, 2);
-  const heads = [];
+  const heads: string[] = [];
   for (const c of clients) heads.push(await c.get());
   const closing = heads.filter((h) => /^connection: close$/im.test(h)).length;
   t.is(closing, 2);
