@@ -1,7 +1,9 @@
 // The entry point of every worker process. It loads the user's app, listens on the sockets the
 // supervisor passed down (it never binds one itself), reports readiness and heartbeats, and
 // drains on SIGTERM. It must never listen for SIGINT: that would switch off --trace-sigint, which
-// is how a hung worker's stack reaches the log.
+// is how a hung worker's stack reaches the log. When it starts draining it emits `gsup:drain` on
+// `process`, so that the app can close what only it can close (WebSocket close frames, ending
+// event streams); the worker exits as soon as its last connection has closed.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -16,6 +18,8 @@ import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
 const SWEEP_MS = 100;
+/** The event on `process` that tells the app its worker is draining (documented in the README). */
+export const DRAIN_EVENT = 'gsup:drain';
 /** How often a changed connection count is reported between heartbeats. */
 const CONNS_REPORT_MS = 100;
 /** After the supervisor is gone, in-flight requests get this long before the worker exits. */
@@ -98,11 +102,28 @@ async function main(): Promise<void> {
     // once, racing a client that is sending its next request on one of them.
     for (const s of listeners) if (s.listening) NetServer.prototype.close.call(s);
   };
+  let told = false;
+  /** Tells the app, once, that this worker is draining: its listeners close long-lived connections. */
+  const tellApp = () => {
+    if (told) return;
+    told = true;
+    try {
+      (process as NodeJS.EventEmitter).emit(DRAIN_EVENT);
+    } catch (err) {
+      send({ t: 'warn', message: `a '${DRAIN_EVENT}' listener of the app threw: ${oneLine(err)}` });
+    }
+  };
   const drain = () => {
     if (draining) return;
     draining = true;
     traffic.startDraining();
     stopAccepting();
+    tellApp();
+    // Done the moment the last connection closes: a WebSocket or an event stream the app ended
+    // on `gsup:drain` lets the worker go at once, not after the graceful timeout.
+    traffic.whenNoConnections(() => {
+      if (traffic.inFlight === 0) process.exit(0);
+    });
     sweeper = setInterval(() => {
       // In the check phase, after this turn's poll has read what clients already sent: a request
       // waiting in the kernel while this process was starved of CPU is counted before the sweep.
@@ -123,6 +144,7 @@ async function main(): Promise<void> {
   const orphaned = () => {
     // The supervisor is gone (even SIGKILLed): stop serving and free the port at once.
     stopAccepting();
+    tellApp();
     if (orphan) return;
     orphan = true;
     if (sweeper) clearInterval(sweeper);
