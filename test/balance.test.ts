@@ -111,10 +111,25 @@ test('with --no-balance the connections stay where the kernel put them', async (
   await until('all connections on the free worker', () => counts([other], port)[0] === CONNECTIONS);
   writeFileSync(release, '');
   await held;
-  // Long enough for several heartbeats and shares (each a second at most) had balance been on:
-  // in the balanced test above the connections moved within a few thousand requests.
-  const ok = traffic.ok();
-  await until('another 5000 requests served', () => traffic.ok() >= ok + 5000);
+  // Had balance been on, the released worker's first heartbeat would have brought it a share of
+  // the connections at once (the test above). Wait for that heartbeat, and then for two more.
+  const heartbeats = async (n: number) => {
+    const seen = new Set<number>();
+    await until(`${n} heartbeats of the released worker`, async () => {
+      const s = (await g.status()) as unknown as {
+        at: number;
+        workers: Array<{ pid: number; requests: number; heartbeatAgeMs: number | null }>;
+      };
+      const w = s.workers.find((x) => x.pid === busy);
+      // Its first report after the release counts the /busy request. Heartbeats are a second
+      // apart: the time each arrived, to a quarter second, tells them apart.
+      if (w && w.requests > 0 && w.heartbeatAgeMs !== null) {
+        seen.add(Math.round((s.at - w.heartbeatAgeMs) / 250));
+      }
+      return seen.size >= n;
+    });
+  };
+  await heartbeats(3);
   t.deepEqual(counts([busy, other], port), [0, CONNECTIONS]);
   const status = (await g.status()) as unknown as { workers: Array<{ shed: number }> };
   t.is(

@@ -43,6 +43,8 @@ const TICK_MS = 100;
 const STALL_MS = 1000;
 /** A draining worker's idle keep-alive connections get this long to send one more request. */
 const DRAIN_IDLE_MS = 1000;
+/** Heartbeats a worker may miss and still count in keep-alive balance. */
+const BALANCE_SILENT_BEATS = 3;
 /** Events kept for the snapshot. */
 const EVENTS_KEPT = 200;
 /** Warnings logged per worker before going quiet about it. */
@@ -301,9 +303,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.balance();
   }
 
-  /** Keep-alive balance: each ready worker learns its share of the pool's connections (balance.ts). */
+  /**
+   * Keep-alive balance: each ready worker learns its share of the pool's connections (balance.ts).
+   * A worker silent for a few heartbeats is left out: its event loop is blocked, so it accepts
+   * nothing, and the connections others shed toward it would only come back to them.
+   */
   private balance(): void {
-    const ready = [...this.workers.values()].filter((w) => w.state === 'ready');
+    const now = monotonic();
+    const silentMs = BALANCE_SILENT_BEATS * heartbeatMs(this.options.timeout);
+    const ready = [...this.workers.values()].filter(
+      (w) => w.state === 'ready' && w.lastHeartbeat !== null && now - w.lastHeartbeat <= silentMs,
+    );
     const on = this.options.balance !== false;
     this.balancer.update(
       ready.map((w) => ({ id: w.id, send: (msg) => w.proc.send?.(msg) })),

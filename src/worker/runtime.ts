@@ -19,7 +19,7 @@ import { Traffic } from './traffic.js';
 /** How often a draining worker looks for idle connections to close. */
 const SWEEP_MS = 100;
 /** The event on `process` that tells the app its worker is draining (documented in the README). */
-export const DRAIN_EVENT = 'gsup:drain';
+const DRAIN_EVENT = 'gsup:drain';
 /** How often a changed connection count is reported between heartbeats. */
 const CONNS_REPORT_MS = 100;
 /** After the supervisor is gone, in-flight requests get this long before the worker exits. */
