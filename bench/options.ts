@@ -110,7 +110,7 @@ export function parseCostOptions(argv: string[]): CostOptions {
   };
 }
 
-export const POOL_MEASURES = ['respawn', 'hang', 'balance', 'scale'] as const;
+export const POOL_MEASURES = ['respawn', 'hang', 'balance', 'scale', 'spread'] as const;
 export type PoolMeasure = (typeof POOL_MEASURES)[number];
 
 export const POOL_USAGE = `Usage: npm run bench:pool -- [options]
@@ -123,10 +123,14 @@ Times gsup's pool management on 127.0.0.1, from gsup's own event times and its s
   balance  each worker's share of requests (from the snapshot's per-worker counts) and of
            open keep-alive connections (from /proc), under wrk, keep-alive and Connection: close
   scale    scale 1 → 16 over the control socket → all 16 ready
+  spread   keep-alive balance: wrk opens 64 connections at once against 2 and 4 workers;
+           open connections per worker (from /proc) 5 s later, and 10 s after a scale-up
+           by one; balanced (the default) against --no-balance
 
-  --only A,B,...       only these measures (default: all four)
+  --only A,B,...       only these measures (default: all five)
   --repeat K           kills, hangs, balance runs or scale-ups per measure (default: 10
-                       respawns per condition, 5 hangs, 3 runs per balance case, 3 scale-ups)
+                       respawns per condition, 5 hangs, 3 runs per balance case, 3 scale-ups,
+                       3 rounds of spread)
   --duration S         seconds of wrk per balance run (default 10)
   -h, --help           this text`;
 

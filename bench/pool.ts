@@ -9,6 +9,7 @@ import { options as readOptions, runMain } from './main.js';
 import { POOL_USAGE, type PoolMeasure, type PoolOptions, parsePoolOptions } from './options.js';
 import { killAll, type Server, startServer, stopServer, waitEvent } from './process.js';
 import { environment, save, shellLine } from './results.js';
+import { spread as keepAliveSpread } from './spread.js';
 import { median } from './stats.js';
 import { killWrk, type Mode, runWrk, startWrk, wrkCommand, wrkVersion } from './wrk.js';
 
@@ -310,6 +311,7 @@ const MEASURES: Record<PoolMeasure, (options: PoolOptions) => Promise<unknown>> 
   hang,
   balance,
   scale,
+  spread: keepAliveSpread,
 };
 
 async function main(argv: string[]): Promise<number> {

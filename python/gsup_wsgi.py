@@ -282,6 +282,10 @@ class Worker:
                     "requests": self.requests,
                     "inFlight": 0,
                     "busyMs": int(self.busy_ms),
+                    # Heartbeats come between requests, and every connection is closed after its
+                    # response: none is open now, and none is ever shed for balance.
+                    "conns": 0,
+                    "shed": 0,
                     "status": self.status,
                     "latency": [[b, n] for b, n in latency],
                     # How late this heartbeat is: a long request delays it, as a blocked event loop would.

@@ -129,6 +129,8 @@ export type EventBody =
   | { type: 'warning'; text: string }
   /** The app opened a server of its own (`app.listen(3000)`); said once per address, not per worker. */
   | ({ type: 'app-listens'; address: string; where: string | null } & Who)
+  /** --backlog is above the kernel's net.core.somaxconn: the socket's queue is `cap` long. */
+  | { type: 'backlog-capped'; backlog: number; cap: number }
   | {
       type: 'signal-ignored';
       signal: string;
@@ -273,6 +275,8 @@ export function describe(e: EventBody): string {
       return e.text;
     case 'app-listens':
       return `the app opened its own server on ${e.address}${e.where ? ` (${e.where})` : ''}: one worker serves that port alone, outside the pool, and the others cannot bind it. Remove the listen() call and export the app (module.exports = app, or export default app); gsup listens on --bind for every worker`;
+    case 'backlog-capped':
+      return `backlog ${e.backlog} is above the kernel's limit net.core.somaxconn (${e.cap}): the listen queue holds ${e.cap}; raise it with sysctl -w net.core.somaxconn=${e.backlog}, or lower --backlog`;
     case 'signal-ignored':
       return `received ${e.signal}, ignored: ${e.why}`;
     case 'upgrade-start':
@@ -346,6 +350,7 @@ function levelOf(e: EventBody): EventLevel {
     case 'warning':
     case 'app-listens':
     case 'upgrade-refused':
+    case 'backlog-capped':
       return 'warn';
     case 'upgrade-failed':
       return 'error';

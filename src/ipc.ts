@@ -24,6 +24,10 @@ export interface WorkerStats {
   /** Resident set size and V8 heap as the worker sees them, in bytes. */
   rss: number;
   heapUsed: number;
+  /** Client connections open now (keep-alive and upgraded ones): what keep-alive balance evens out. */
+  conns: number;
+  /** Connections closed since boot to even out keep-alive load (`Connection: close` above the share). */
+  shed: number;
 }
 
 /** What a worker says to the supervisor. */
@@ -36,19 +40,26 @@ export type WorkerMessage =
   | { t: 'recycle'; requests: number }
   | { t: 'warn'; message: string }
   /** The app called listen() itself (`app.listen(3000)`): where, and the app's line that did. */
-  | { t: 'app-listens'; address: string; where: string | null };
+  | { t: 'app-listens'; address: string; where: string | null }
+  /** Open connections, sent between heartbeats when the count changed (keep-alive balance). */
+  | { t: 'conns'; conns: number };
 
 // Signals carry the supervisor's orders (TERM drains, QUIT exits now, INT is only ever Node's own
-// stack trace; a disconnect means orphaned). The channel carries only what no signal can: USR1 is
-// the inspector's in a Node worker, so "reopen your log files" travels as a message.
+// stack trace; a disconnect means orphaned). Over the channel it tells workers facts, and what no
+// signal can carry: USR1 is the inspector's in a Node worker, so "reopen your log files" is a
+// message.
 
-/** What the supervisor says to a worker. */
-export type SupervisorMessage = { t: 'reopen-logs' };
-
-/** Checks a message from the supervisor (an app's own messages share the channel). */
-export function isSupervisorMessage(raw: unknown): raw is SupervisorMessage {
-  return isObj(raw) && raw.t === 'reopen-logs';
-}
+/** What the supervisor says to a worker. Checked on arrival by `parseSupervisorMessage`. */
+export type SupervisorMessage =
+  /** SIGUSR1 reached gsup (logrotate moved the logs): reopen the access log at its path. */
+  | { t: 'reopen-logs' }
+  /**
+   * Keep-alive balance: how many workers are ready (0: balance is off) and how many open
+   * connections the others reported. A worker holding more than its share of the pool's
+   * connections answers `Connection: close` at the end of a response, so the client reconnects
+   * and the kernel may hand the new connection to another worker.
+   */
+  | { t: 'share'; workers: number; peers: number };
 
 /** The settings a worker runtime reads from the GSUP_WORKER environment variable. */
 export interface WorkerConfig {
@@ -70,6 +81,7 @@ export interface WorkerConfig {
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const isCount = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 
 function isStats(v: unknown): v is WorkerStats {
   if (!isObj(v)) return false;
@@ -87,8 +99,20 @@ function isStats(v: unknown): v is WorkerStats {
     isNum(lag.mean) &&
     isNum(lag.max) &&
     isNum(v.rss) &&
-    isNum(v.heapUsed)
+    isNum(v.heapUsed) &&
+    isNum(v.conns) &&
+    isNum(v.shed)
   );
+}
+
+/** Checks a message a worker got from the supervisor; null for anything else. */
+export function parseSupervisorMessage(raw: unknown): SupervisorMessage | null {
+  if (!isObj(raw)) return null;
+  if (raw.t === 'reopen-logs') return { t: 'reopen-logs' };
+  if (raw.t === 'share' && isCount(raw.workers) && isCount(raw.peers)) {
+    return { t: 'share', workers: raw.workers, peers: raw.peers };
+  }
+  return null;
 }
 
 /** Checks a raw IPC message; returns the typed message or a one-line description of what is wrong. */
@@ -124,6 +148,9 @@ export function parseWorkerMessage(raw: unknown): WorkerMessage | string {
         const where = typeof raw.where === 'string' ? clip(raw.where) : null;
         return { t: 'app-listens', address: clip(raw.address), where };
       }
+      break;
+    case 'conns':
+      if (isCount(raw.conns)) return { t: 'conns', conns: raw.conns };
       break;
   }
   return `malformed '${raw.t.slice(0, 40)}' message: ${describe(raw)}`;

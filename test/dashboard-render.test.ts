@@ -40,6 +40,8 @@ function worker(i: number, over: Partial<WorkerSnapshot> = {}): WorkerSnapshot {
     inFlight: 0,
     busyMs: 0,
     utilization: null,
+    conns: 0,
+    shed: 0,
     status: [0, 100 * i, 0, 0, 0],
     p50Ms: 1,
     p99Ms: 5,

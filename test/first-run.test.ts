@@ -188,6 +188,8 @@ test('statusView names the status classes, rounds times to the millisecond, and 
     inFlight: 0,
     busyMs: 87.654,
     utilization: 0.012,
+    conns: 0,
+    shed: 0,
     status: [0, 1189, 0, 1, 62] as [number, number, number, number, number],
     p50Ms: 0.41234,
     p99Ms: 12.3456,

@@ -312,6 +312,7 @@ test('parseStart: defaults with an empty environment', (t) => {
     workerClass: 'node',
     python: 'python3',
     readyPattern: null,
+    balance: true,
     nodeArg: [],
     tui: true,
     logFile: null,
@@ -378,6 +379,7 @@ test('parseStart: every flag, long and short', (t) => {
       '/usr/bin/python3',
       '--ready-pattern',
       '^ready',
+      '--no-balance',
       '--node-arg',
       '--max-old-space-size=512',
       '--node-arg=--no-warnings',
@@ -436,6 +438,7 @@ test('parseStart: every flag, long and short', (t) => {
     workerClass: 'wsgi',
     python: '/usr/bin/python3',
     readyPattern: '^ready',
+    balance: false,
     nodeArg: ['--max-old-space-size=512', '--no-warnings'],
     tui: false,
     logFile: '/tmp/gsup.log',
@@ -580,6 +583,8 @@ const STATS = {
   lagMs: { mean: 1.5, max: 12 },
   rss: 50_000_000,
   heapUsed: 10_000_000,
+  conns: 3,
+  shed: 1,
 };
 
 test('parseWorkerMessage accepts every valid message', (t) => {

@@ -104,6 +104,8 @@ test('an exec worker that speaks the protocol is counted like any other', (t) =>
     requests: 7,
     inFlight: 1,
     busyMs: 10,
+    conns: 1,
+    shed: 0,
     status: [0, 7, 0, 0, 0],
     latency: [],
     lagMs: { mean: 0, max: 0 },

@@ -102,6 +102,7 @@ export function supervisorOptions(
       maxWorkerMemory: config.maxWorkerMemory,
       minWorkerAge: config.minWorkerAge,
     },
+    balance: config.balance,
     nodeArgs: config.nodeArg,
     workerClass: config.workerClass as WorkerClass,
     python: config.python,

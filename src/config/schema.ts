@@ -200,7 +200,7 @@ export const SETTINGS = [
     metavar: 'N',
     min: 1,
     max: 65535,
-    doc: 'the listen queue length',
+    doc: 'the listen queue length (the kernel caps it at net.core.somaxconn; gsup warns when it does)',
     default: () => 2048,
     defaultDoc: '2048',
     // Each worker passes it to its listen() when it starts.
@@ -371,6 +371,13 @@ export const SETTINGS = [
     default: () => [],
     defaultDoc: 'none',
     reload: 'new-workers',
+  }),
+  flag('balance', {
+    flag: 'no-balance',
+    doc: "leave keep-alive connections where the kernel put them (by default a worker above its share of the pool's connections answers Connection: close at the end of a response, so the client reconnects and may land on another worker)",
+    default: () => true,
+    defaultDoc: 'balanced',
+    reload: 'live',
   }),
   flag('tui', {
     flag: 'no-tui',

@@ -6,7 +6,7 @@
 
 import { spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { fstatSync, lstatSync, unlinkSync } from 'node:fs';
+import { fstatSync, lstatSync, readFileSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import { constants } from 'node:os';
 import { getSystemErrorName } from 'node:util';
@@ -328,4 +328,17 @@ export async function startListening(
       ? 'address already in use; stop whatever listens there or pick another with -b'
       : `${failure}; check the address and --backlog`;
   throw new BindError(`cannot listen on ${where}: ${why}`);
+}
+
+/**
+ * The kernel's cap on any listen(2) backlog (net.core.somaxconn, per network namespace): a larger
+ * --backlog is silently cut to it. Null where it cannot be read (not Linux).
+ */
+export function somaxconn(): number | null {
+  try {
+    const n = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
 }

@@ -36,6 +36,8 @@ export interface SupervisorOptions {
   python?: string;
   /** exec workers: the output line (a regular expression) that says the program is ready. */
   readyPattern?: string | null;
+  /** Keep-alive balance: a worker above its share of connections closes some (default on). */
+  balance?: boolean;
   /** Extra flags for the workers' node, e.g. `--max-old-space-size=512`. */
   nodeArgs: string[];
   cwd: string;

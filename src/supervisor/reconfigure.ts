@@ -31,6 +31,7 @@ export const APPLIES: Record<keyof PoolOptions, Applies> = {
   accessLog: 'new-workers',
   accessLogFormat: 'new-workers',
   adapt: 'live',
+  balance: 'live',
   nodeArgs: 'new-workers',
   workerClass: 'new-workers',
   python: 'new-workers',

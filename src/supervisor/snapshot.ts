@@ -41,6 +41,10 @@ export interface WorkerSnapshot {
   busyMs: number | null;
   /** The share (0..1) of the last 10 s spent with requests in flight; null before two heartbeats. */
   utilization: number | null;
+  /** Client connections open at its last heartbeat. */
+  conns: number;
+  /** Connections it closed to even out keep-alive load, since it started. */
+  shed: number;
   status: [number, number, number, number, number] | null;
   p50Ms: number | null;
   p99Ms: number | null;
@@ -183,6 +187,8 @@ export function workerSnapshot(
     inFlight: counted ? (w.stats?.inFlight ?? 0) : null,
     busyMs: counted ? (w.stats?.busyMs ?? 0) : null,
     utilization: w.utilization === null ? null : Math.round(w.utilization * 1000) / 1000,
+    conns: w.stats?.conns ?? 0,
+    shed: w.stats?.shed ?? 0,
     status: !counted ? null : w.stats ? [...w.stats.status] : [0, 0, 0, 0, 0],
     p50Ms: w.latency(0.5),
     p99Ms: w.latency(0.99),

@@ -24,12 +24,14 @@ import {
   scaleTarget,
 } from '../scale.js';
 import { ADAPT_DEFAULTS, Adapter } from './adapt.js';
+import { Balancer } from './balance.js';
 import { WorkerHandle } from './handle.js';
 import {
   adoptListener,
   formatBind,
   type Listener,
   openListener,
+  somaxconn,
   startListening,
 } from './listener.js';
 import {
@@ -63,6 +65,8 @@ const TICK_MS = 100;
 const STALL_MS = 1000;
 /** A draining worker's idle keep-alive connections get this long to send one more request. */
 const DRAIN_IDLE_MS = 1000;
+/** Heartbeats a worker may miss and still count in keep-alive balance. */
+const BALANCE_SILENT_BEATS = 3;
 /** Events kept for the snapshot. */
 const EVENTS_KEPT = 200;
 /** Worker output lines kept for `gsup logs` (each clipped to MAX_MESSAGE_CHARS). */
@@ -118,6 +122,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private upgrading: UpgradeRun | null = null;
   /** The sockets' files belong to an upgrade's new supervisor: closing ours must not remove them. */
   private keepSocketPaths = false;
+  private readonly balancer = new Balancer();
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit status once the supervisor has stopped. */
   readonly done: Promise<number>;
@@ -179,6 +184,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     }
     this.startedAt = monotonic();
     for (const l of this.sockets) this.say({ type: 'listening', url: l.url });
+    this.checkBacklog(this.options.backlog);
     this.moveTo({ is: 'running' });
     const pollUsage = usagePoller(this.deps.usage, () =>
       [...this.workers.values()].filter((w) => w.pid > 0 && w.state !== 'spawning'),
@@ -448,6 +454,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return this.sockets.map((l) => l.url);
   }
 
+  /** Says so when the kernel cuts the listen queue shorter than --backlog asks. */
+  private checkBacklog(backlog: number): void {
+    const cap = somaxconn();
+    if (this.sockets.length > 0 && cap !== null && backlog > cap) {
+      this.say({ type: 'backlog-capped', backlog, cap });
+    }
+  }
+
   // ---- the periodic step ------------------------------------------------------------------
 
   private tick(): void {
@@ -459,6 +473,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (stalled) this.stallEndedAt = now;
     this.lastTick = now;
     this.manage(!stalled);
+    this.balance();
+  }
+
+  /**
+   * Keep-alive balance: each ready worker learns its share of the pool's connections (balance.ts).
+   * A worker silent for a few heartbeats is left out: its event loop is blocked, so it accepts
+   * nothing, and the connections others shed toward it would only come back to them.
+   */
+  private balance(): void {
+    const now = monotonic();
+    const silentMs = BALANCE_SILENT_BEATS * heartbeatMs(this.options.timeout);
+    const ready = [...this.workers.values()].filter(
+      (w) => w.state === 'ready' && w.lastHeartbeat !== null && now - w.lastHeartbeat <= silentMs,
+    );
+    const on = this.options.balance !== false;
+    this.balancer.update(
+      ready.map((w) => ({ id: w.id, send: (msg) => w.proc.send?.(msg) })),
+      on,
+    );
   }
 
   /** Asks the pool's rules what to do now, and does it. Only the tick judges timeouts. */
@@ -632,7 +665,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     [T in WorkerMessage['t']]: (w: WorkerHandle, msg: Extract<WorkerMessage, { t: T }>) => void;
   } = {
     ready: (w) => this.workerReady(w),
-    hb: (w, msg) => w.recordHeartbeat(msg.stats),
+    hb: (w, msg) => {
+      w.recordHeartbeat(msg.stats);
+      this.balancer.report(w.id, msg.stats.conns);
+    },
+    conns: (w, msg) => {
+      if (w.stats) w.stats.conns = msg.conns;
+      this.balancer.report(w.id, msg.conns);
+    },
     alive: (w) => {
       w.lastHeartbeat = monotonic();
     },
@@ -833,6 +873,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     for (const l of bound.added) this.say({ type: 'listening', url: l.url });
     const changed = changes(prev, next);
     this.adapter.reconfigure(next.adapt ?? ADAPT_DEFAULTS);
+    if (next.backlog !== prev.backlog) this.checkBacklog(next.backlog);
     this.options = { ...next, ...(prev.reloadConfig ? { reloadConfig: prev.reloadConfig } : {}) };
     if (changed.length) this.say({ type: 'config-changed', changes: changed });
     const count = workerCount(prev, next, this.target);

@@ -1,7 +1,9 @@
 // The entry point of every worker process. It loads the user's app, listens on the sockets the
 // supervisor passed down (it never binds one itself), reports readiness and heartbeats, and
 // drains on SIGTERM. It must never listen for SIGINT: that would switch off --trace-sigint, which
-// is how a hung worker's stack reaches the log.
+// is how a hung worker's stack reaches the log. When it starts draining it emits `gsup:drain` on
+// `process`, so that the app can close what only it can close (WebSocket close frames, ending
+// event streams); the worker exits as soon as its last connection has closed.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -10,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { parseAppSpec } from '../app-spec.js';
 import { oneLine } from '../error-text.js';
 import { WORKER_BOOT_ERROR } from '../exit-codes.js';
-import { isSupervisorMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
+import { parseSupervisorMessage, type WorkerConfig, type WorkerMessage } from '../ipc.js';
 import { AccessLog } from './access-log.js';
 import { AppLoadError, type LoadedApp, loadApp } from './load-app.js';
 import { asGsup, ownListenHint, watchAppListens } from './own-listen.js';
@@ -18,6 +20,10 @@ import { Traffic } from './traffic.js';
 
 /** How often a draining worker looks for idle connections to close. */
 const SWEEP_MS = 100;
+/** The event on `process` that tells the app its worker is draining (documented in the README). */
+const DRAIN_EVENT = 'gsup:drain';
+/** How often a changed connection count is reported between heartbeats. */
+const CONNS_REPORT_MS = 100;
 /** After the supervisor is gone, in-flight requests get this long before the worker exits. */
 const ORPHAN_GRACE_MS = 1000;
 
@@ -99,9 +105,6 @@ async function main(): Promise<void> {
       return;
     }
   }
-  process.on('message', (raw) => {
-    if (isSupervisorMessage(raw) && raw.t === 'reopen-logs') accessLog?.reopen();
-  });
   let recycleAsked = false;
   const traffic = new Traffic((total) => {
     if (cfg.maxRequests > 0 && total >= cfg.maxRequests && !recycleAsked) {
@@ -119,11 +122,28 @@ async function main(): Promise<void> {
     // once, racing a client that is sending its next request on one of them.
     for (const s of listeners) if (s.listening) NetServer.prototype.close.call(s);
   };
+  let told = false;
+  /** Tells the app, once, that this worker is draining: its listeners close long-lived connections. */
+  const tellApp = () => {
+    if (told) return;
+    told = true;
+    try {
+      (process as NodeJS.EventEmitter).emit(DRAIN_EVENT);
+    } catch (err) {
+      send({ t: 'warn', message: `a '${DRAIN_EVENT}' listener of the app threw: ${oneLine(err)}` });
+    }
+  };
   const drain = () => {
     if (draining) return;
     draining = true;
     traffic.startDraining();
     stopAccepting();
+    tellApp();
+    // Done the moment the last connection closes: a WebSocket or an event stream the app ended
+    // on `gsup:drain` lets the worker go at once, not after the graceful timeout.
+    traffic.whenNoConnections(() => {
+      if (traffic.inFlight === 0) process.exit(0);
+    });
     sweeper = setInterval(() => {
       // In the check phase, after this turn's poll has read what clients already sent: a request
       // waiting in the kernel while this process was starved of CPU is counted before the sweep.
@@ -134,12 +154,18 @@ async function main(): Promise<void> {
   };
 
   process.on('SIGTERM', drain);
+  process.on('message', (raw: unknown) => {
+    const msg = parseSupervisorMessage(raw);
+    if (msg?.t === 'share') traffic.setShare(msg.workers, msg.peers);
+    else if (msg?.t === 'reopen-logs') accessLog?.reopen();
+  });
   // Quick stop: exit now. (Never SIGINT; see the top of this file.)
   process.on('SIGQUIT', () => process.exit(0));
   let orphan = false;
   const orphaned = () => {
     // The supervisor is gone (even SIGKILLed): stop serving and free the port at once.
     stopAccepting();
+    tellApp();
     if (orphan) return;
     orphan = true;
     if (sweeper) clearInterval(sweeper);
@@ -202,6 +228,16 @@ async function main(): Promise<void> {
   }
   send({ t: 'ready', listening: addresses });
 
+  // Between heartbeats, a changed connection count goes out at once (at most every 100 ms), so the
+  // supervisor's keep-alive balance works on fresh counts. A steady pool sends nothing.
+  let connsSent = 0;
+  setInterval(() => {
+    const conns = traffic.connections;
+    if (conns === connsSent || draining) return;
+    connsSent = conns;
+    send({ t: 'conns', conns });
+  }, CONNS_REPORT_MS).unref();
+
   const lag = lagProbe();
   setInterval(() => {
     send({
@@ -215,6 +251,8 @@ async function main(): Promise<void> {
         lagMs: lag.take(),
         rss: process.memoryUsage.rss(),
         heapUsed: process.memoryUsage().heapUsed,
+        conns: traffic.connections,
+        shed: traffic.shed,
       },
     });
   }, cfg.heartbeatMs).unref();

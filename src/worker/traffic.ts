@@ -3,7 +3,7 @@
 // allocates nothing per request or per connection: the server's own request and connection
 // listeners are wrapped (a second listener would make every emit copy the listener array), each
 // response gets one shared 'close' handler and one field, each connection one shared 'close'
-// handler, two fields and a Set entry. Totals leave the worker only in heartbeats.
+// handler, three fields and a Set entry. Totals leave the worker only in heartbeats.
 
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import { Server as HttpsServer } from 'node:https';
@@ -23,6 +23,8 @@ const ENDING = Symbol('gsup.ending');
 const READ_SEEN = Symbol('gsup.readSeen');
 /** With an access log only: the socket's bytesWritten when the request arrived. */
 const WRITTEN_BEFORE = Symbol('gsup.writtenBefore');
+/** Told to close at the end of its response to even out keep-alive load (false: not yet). */
+const SHED = Symbol('gsup.shed');
 
 type Timed = ServerResponse & { [STARTED]: number; [WRITTEN_BEFORE]?: number };
 
@@ -35,6 +37,7 @@ type Tracked = Socket & {
   [IDLE_SINCE]: number;
   [ENDING]?: true;
   [READ_SEEN]?: number;
+  [SHED]: boolean;
 };
 
 export class Traffic {
@@ -48,6 +51,14 @@ export class Traffic {
   private readonly latency = new Uint32Array(BUCKETS);
   private readonly conns = new Set<Tracked>();
   private draining = false;
+  /** Keep-alive balance (see `setShare`): connections still to close before the next share. */
+  private toShed = 0;
+  /** Connections told to close at the end of their response and not closed yet. */
+  private shedding = 0;
+  /** Connections closed to even out keep-alive load since the worker started. */
+  shed = 0;
+  /** Called once when the last connection closes while draining. */
+  private onLastClose: (() => void) | null = null;
   /** Shared by every response and every connection: `this` is the response or the socket. */
   private readonly onResponseClose: (this: Timed) => void;
   private readonly onConnectionClose: (this: Tracked) => void;
@@ -63,6 +74,8 @@ export class Traffic {
     };
     this.onConnectionClose = function (this: Tracked) {
       traffic.conns.delete(this);
+      if (this[SHED]) traffic.shedding--;
+      if (traffic.conns.size === 0 && traffic.onLastClose) traffic.onLastClose();
     };
     this.onConnection = (socket) => this.track(socket as Tracked);
   }
@@ -119,6 +132,32 @@ export class Traffic {
     this.draining = true;
   }
 
+  /** Client connections open now. */
+  get connections(): number {
+    return this.conns.size;
+  }
+
+  /** Calls `fn` as soon as no connection is left open (at once if none is). */
+  whenNoConnections(fn: () => void): void {
+    this.onLastClose = fn;
+    if (this.conns.size === 0) fn();
+  }
+
+  /**
+   * The supervisor's word on keep-alive balance: `workers` ready workers (0 turns balance off),
+   * whose others hold `peers` open connections. The pool holds `peers` plus this worker's own
+   * connections now; what this worker holds above its share, ceil(pool / workers), is closed one
+   * by one: the next requests on that many connections get `Connection: close`. No more until
+   * the next share: the clients reconnect, and the kernel, not this worker, picks where they
+   * land (often on the same busy worker, several at once). Shedding whatever lands above the
+   * share at once would bounce those reconnections between workers for ever.
+   */
+  setShare(workers: number, peers: number): void {
+    const open = this.conns.size - this.shedding;
+    const share = workers > 1 ? Math.ceil((peers + open) / workers) : open;
+    this.toShed = Math.max(0, open - share);
+  }
+
   /** Closes connections idle for at least idleMs; returns how many remain open. */
   sweepIdle(idleMs: number): number {
     const now = performance.now();
@@ -141,6 +180,7 @@ export class Traffic {
   private track(socket: Tracked): void {
     socket[ACTIVE] = 0;
     socket[IDLE_SINCE] = performance.now();
+    socket[SHED] = false;
     this.conns.add(socket);
     socket.on('close', this.onConnectionClose);
   }
@@ -155,6 +195,14 @@ export class Traffic {
     // Connections handed in by an app's own extra server are tracked too; anything else is not.
     if (socket[ACTIVE] !== undefined) socket[ACTIVE]++;
     if (this.draining) res.setHeader('Connection', 'close');
+    else if (this.toShed > 0 && socket[SHED] === false) {
+      this.toShed--;
+      // Said on this response, so the client knows not to reuse the connection: no request is lost.
+      socket[SHED] = true;
+      this.shedding++;
+      this.shed++;
+      res.setHeader('Connection', 'close');
+    }
     res.on('close', this.onResponseClose);
   }
 
