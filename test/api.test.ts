@@ -161,3 +161,26 @@ test('busy time: a worker with a request in flight reports utilization; an idle 
   await sup.stop({ quick: true });
   await held;
 });
+
+test('a drained worker counts its last requests: totals keep what it served after its last heartbeat', async (t) => {
+  const sup = new Supervisor(options({ workers: 2 }));
+  started(t, sup);
+  await sup.start();
+  const url = sup.urls[0] ?? '';
+  await until('2 workers are ready', () => sup.snapshot().ready === 2);
+  const sent = 40;
+  await Promise.all(Array.from({ length: sent }, () => get(`${url}/`)));
+  // At once, well inside a heartbeat period: what a drained worker served since its last
+  // heartbeat reaches the totals only through the heartbeat it sends on its way out.
+  const exited = new Promise<void>((resolve) =>
+    sup.on('event', (e) => e.type === 'worker-exit' && resolve()),
+  );
+  t.true(sup.scale({ to: 1 }).ok);
+  await exited;
+  await until('the totals count every request sent', () => {
+    const totals = sup.snapshot().totals;
+    return totals.requests >= sent && totals.status[1] >= sent;
+  });
+  t.is(sup.snapshot().totals.requests, sent);
+  t.is(sup.snapshot().totals.status[1], sent);
+});

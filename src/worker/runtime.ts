@@ -133,6 +133,20 @@ async function main(): Promise<void> {
       send({ t: 'warn', message: `a '${DRAIN_EVENT}' listener of the app threw: ${oneLine(err)}` });
     }
   };
+  /** The last heartbeat's message, once the worker serves: sent once more on a drained exit. */
+  let heartbeat: (() => WorkerMessage) | null = null;
+  let exiting = false;
+  /**
+   * Drained: the counts since the last heartbeat (up to a second of requests) go out in a final
+   * one, so the supervisor's totals and the metrics miss none of them; then exit.
+   */
+  const drainedExit = () => {
+    if (exiting) return;
+    exiting = true;
+    if (!heartbeat || !process.connected || !process.send) process.exit(0);
+    process.send(heartbeat(), undefined, {}, () => process.exit(0));
+    setTimeout(() => process.exit(0), FINAL_HEARTBEAT_MS).unref();
+  };
   const drain = () => {
     if (draining) return;
     draining = true;
@@ -142,13 +156,13 @@ async function main(): Promise<void> {
     // Done the moment the last connection closes: a WebSocket or an event stream the app ended
     // on `gsup:drain` lets the worker go at once, not after the graceful timeout.
     traffic.whenNoConnections(() => {
-      if (traffic.inFlight === 0) process.exit(0);
+      if (traffic.inFlight === 0) drainedExit();
     });
     sweeper = setInterval(() => {
       // In the check phase, after this turn's poll has read what clients already sent: a request
       // waiting in the kernel while this process was starved of CPU is counted before the sweep.
       setImmediate(() => {
-        if (traffic.sweepIdle(cfg.drainIdleMs) === 0 && traffic.inFlight === 0) process.exit(0);
+        if (traffic.sweepIdle(cfg.drainIdleMs) === 0 && traffic.inFlight === 0) drainedExit();
       });
     }, SWEEP_MS);
   };
@@ -239,24 +253,27 @@ async function main(): Promise<void> {
   }, CONNS_REPORT_MS).unref();
 
   const lag = lagProbe();
-  setInterval(() => {
-    send({
-      t: 'hb',
-      stats: {
-        requests: traffic.requests,
-        inFlight: traffic.inFlight,
-        busyMs: Math.round(traffic.busyTotal()),
-        status: traffic.status,
-        latency: traffic.takeLatency(),
-        lagMs: lag.take(),
-        rss: process.memoryUsage.rss(),
-        heapUsed: process.memoryUsage().heapUsed,
-        conns: traffic.connections,
-        shed: traffic.shed,
-      },
-    });
-  }, cfg.heartbeatMs).unref();
+  heartbeat = () => ({
+    t: 'hb',
+    stats: {
+      requests: traffic.requests,
+      inFlight: traffic.inFlight,
+      busyMs: Math.round(traffic.busyTotal()),
+      status: traffic.status,
+      latency: traffic.takeLatency(),
+      lagMs: lag.take(),
+      rss: process.memoryUsage.rss(),
+      heapUsed: process.memoryUsage().heapUsed,
+      conns: traffic.connections,
+      shed: traffic.shed,
+    },
+  });
+  const beat = heartbeat;
+  setInterval(() => send(beat()), cfg.heartbeatMs).unref();
 }
+
+/** How long a drained worker waits for its final heartbeat to leave before it exits anyway. */
+const FINAL_HEARTBEAT_MS = 500;
 
 /** How often the event-loop lag probe wakes up. */
 const LAG_TICK_MS = 50;
