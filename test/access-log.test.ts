@@ -180,3 +180,14 @@ for (const [title, args, expected] of [
     t.regex(lines[0] ?? '', expected);
   });
 }
+
+test('bad input: an access log for workers that do not write one', async (t) => {
+  const g = gsup(t, ['start', '-k', 'exec', 'sleep 60', '-b', '127.0.0.1:0', '--access-log', '-']);
+  t.is(await g.exited, EXIT_USAGE);
+  const lines = g.stderr().split('\n').filter(Boolean);
+  t.is(lines.length, 1, g.stderr());
+  t.regex(
+    lines[0] ?? '',
+    /^gsup: access-log: only node workers write an access log today, and these are exec workers/,
+  );
+});

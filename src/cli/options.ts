@@ -69,6 +69,9 @@ export function supervisorOptions(
   }
   const format = compileAccessFormat(config.accessLogFormat);
   if (typeof format === 'string') return format;
+  if (config.accessLog && config.workerClass !== 'node') {
+    return `access-log: only node workers write an access log today, and these are ${config.workerClass} workers; drop --access-log, or log at the proxy in front (nginx's access_log)`;
+  }
   const workerEnv: Record<string, string | undefined> = { ...env };
   for (const pair of config.env) {
     const eq = pair.indexOf('=');
