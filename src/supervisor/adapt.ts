@@ -11,6 +11,7 @@ import {
   type AutoscaleSettings,
   type AutoscaleSignals,
   decideScale,
+  mean,
   THRESHOLDS,
 } from './autoscale.js';
 import type { WorkerHandle } from './handle.js';
@@ -256,8 +257,8 @@ export class Adapter {
 
   private sample(f: AdaptFacts): void {
     const ready = f.workers.filter((w) => w.state === 'ready');
-    const utilization = meanOf(ready.map((w) => w.utilizationOver(SIGNAL_WINDOW_MS, f.now)));
-    const lagMs = meanOf(ready.map((w) => w.stats?.lagMs.max ?? null));
+    const utilization = mean(ready.map((w) => w.utilizationOver(SIGNAL_WINDOW_MS, f.now)));
+    const lagMs = mean(ready.map((w) => w.stats?.lagMs.max ?? null));
     const serving = ready.filter((w) => !w.recycling).length;
     const starting = f.workers.some((w) => w.state === 'spawning' || w.state === 'booting');
     this.samples.push({
@@ -297,14 +298,3 @@ export class Adapter {
 
 /** The signals of a decision, for its event. */
 export type { AutoscaleSignals };
-
-function meanOf(values: Array<number | null>): number | null {
-  let sum = 0;
-  let n = 0;
-  for (const v of values) {
-    if (v === null) continue;
-    sum += v;
-    n++;
-  }
-  return n === 0 ? null : sum / n;
-}

@@ -224,7 +224,8 @@ function signalsOf(window: AutoscaleSample[], windowMs: number): AutoscaleSignal
   };
 }
 
-function mean(values: Array<number | null>): number | null {
+/** The mean of the known values, or null when none is known. */
+export function mean(values: Array<number | null>): number | null {
   let sum = 0;
   let n = 0;
   for (const v of values) {
