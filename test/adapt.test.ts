@@ -4,10 +4,9 @@
 // Every wait is on a typed event (no sleeps), with the harness's generous deadlines.
 
 import test from 'ava';
-import { Dashboard } from '../dist/dashboard/dashboard.js';
 import { Supervisor } from '../dist/index.js';
+import { dashboardRig } from './dashboard-rig.js';
 import { get, gsup, gsupVerb, load, poolOptions, tempDir, until } from './helpers.js';
-import { HeadlessTerminal } from './term.js';
 
 /** Keeps `n` loops of connection-per-request GETs going until stopped; counts answers and failures. */
 function hammer(url: string, n: number): { stop: () => Promise<{ ok: number; failed: string[] }> } {
@@ -167,7 +166,8 @@ test('memory recycling: a worker that leaks is replaced gracefully, and no reque
 });
 
 test('the dashboard: the worker table says whether autoscale is on, with its bounds and signals; a toggles it', async (t) => {
-  const sup = new Supervisor(
+  const { sup, term, screen } = await dashboardRig(
+    t,
     poolOptions({
       workers: 1,
       adapt: {
@@ -181,28 +181,8 @@ test('the dashboard: the worker table says whether autoscale is on, with its bou
         minWorkerAge: 60,
       },
     }),
+    [120, 30],
   );
-  const term = new HeadlessTerminal(120, 30);
-  const dash = new Dashboard({
-    source: sup,
-    commands: sup,
-    refreshMs: 200,
-    input: term.input,
-    output: term.output,
-  });
-  t.teardown(async () => {
-    dash.destroy();
-    await sup.stop({ quick: true });
-  });
-  await sup.start();
-  dash.start();
-  const screen = async (what: string, cond: (text: string) => boolean) => {
-    try {
-      await until(what, () => cond(term.text()));
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\nscreen:\n${term.text()}`);
-    }
-  };
   await screen('the table says autoscale is off', (s) => s.includes('workers · autoscale off'));
   term.press('a');
   await until('autoscale on', () => sup.snapshot().autoscale?.enabled === true);

@@ -1,53 +1,22 @@
 // The real dashboard, drawing a real pool into a headless terminal; assertions read the screen.
 import test, { type ExecutionContext } from 'ava';
-import { Dashboard, type PoolSource } from '../dist/dashboard/dashboard.js';
-import { Supervisor, type SupervisorOptions } from '../dist/index.js';
+import type { PoolSource } from '../dist/dashboard/dashboard.js';
+import type { Supervisor, SupervisorOptions } from '../dist/index.js';
+import { type DashboardRig, dashboardRig } from './dashboard-rig.js';
 import { get, poolOptions, until } from './helpers.js';
-import { HeadlessTerminal, KEYS } from './term.js';
+import { KEYS } from './term.js';
 
 const pool = poolOptions;
 
-interface Rig {
-  sup: Supervisor;
-  term: HeadlessTerminal;
-  dash: Dashboard;
-  errors: unknown[];
-  /** Waits until the screen satisfies `cond`; the failure message shows the screen. */
-  screen(what: string, cond: (text: string) => boolean): Promise<string>;
-}
+type Rig = DashboardRig;
 
-async function rig(
+function rig(
   t: ExecutionContext,
   opts: Partial<SupervisorOptions> = {},
   size: [number, number] = [120, 40],
   source?: (sup: Supervisor) => PoolSource,
 ): Promise<Rig> {
-  const sup = new Supervisor(pool(opts));
-  const term = new HeadlessTerminal(size[0], size[1]);
-  const errors: unknown[] = [];
-  const dash = new Dashboard({
-    source: source ? source(sup) : sup,
-    commands: sup,
-    refreshMs: 200,
-    input: term.input,
-    output: term.output,
-    onError: (err) => errors.push(err),
-  });
-  t.teardown(async () => {
-    dash.destroy();
-    await sup.stop({ quick: true });
-  });
-  await sup.start();
-  dash.start();
-  const screen = async (what: string, cond: (text: string) => boolean) => {
-    try {
-      await until(what, () => cond(term.text()));
-    } catch (err) {
-      throw new Error(`${(err as Error).message}\nscreen:\n${term.text()}`);
-    }
-    return term.text();
-  };
-  return { sup, term, dash, errors, screen };
+  return dashboardRig(t, pool(opts), size, source);
 }
 
 /** The worker table's rows as [pid, state] pairs, read off the screen. */
