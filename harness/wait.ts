@@ -1,4 +1,8 @@
 // Waiting by polling with a deadline: readiness is something to observe, never a fixed sleep.
+// Deadlines run on the monotonic clock, not Date: the screenshot script pins Date (it only moves
+// when the script says so), and a wait timed by Date there never ran out, it hung.
+
+import { performance } from 'node:perf_hooks';
 
 /** Deadlines are generous: the machine is shared and has two cores. */
 export const DEADLINE_MS = 30_000;
@@ -17,11 +21,12 @@ export async function pollUntil<T>(
   check: () => T | Promise<T>,
   { deadlineMs = DEADLINE_MS, intervalMs = 25 }: { deadlineMs?: number; intervalMs?: number } = {},
 ): Promise<NonNullable<T>> {
-  const end = Date.now() + deadlineMs;
+  const end = performance.now() + deadlineMs;
   for (;;) {
     const value = await check();
     if (value) return value as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out after ${deadlineMs} ms waiting until ${what}`);
+    if (performance.now() > end)
+      throw new Error(`timed out after ${deadlineMs} ms waiting until ${what}`);
     await sleep(intervalMs);
   }
 }

@@ -1,9 +1,10 @@
 // The docs work: every gsup command quoted in README.md and docs/ parses, the README's quick start
 // runs, the settings and steering tables are the schema's and the command table's, the nginx
 // config in docs/deploy.md proxies through reloads, and the screenshot script runs and draws what
-// the README says it shows.
+// the README says it shows (four moments of the Node demo, one of a Django pool).
 import { execFileSync, spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { freePort } from '../harness/ports.js';
@@ -42,8 +43,11 @@ function run(
   });
 }
 
-/** Each moment: what its screen must say, and one word its SVG must draw (one text run per word). */
-const MOMENTS: Record<string, { text: RegExp[]; word: string }> = {
+/**
+ * Each moment: what its screen must say (and must not), and one word its SVG must draw (one text
+ * run per word).
+ */
+const MOMENTS: Record<string, { text: RegExp[]; absent?: RegExp[]; word: string }> = {
   dashboard: {
     text: [/RUNNING {2}workers 3\/3 ready/, /SLOT\s+PID\s+STATE/, /total req\/s/],
     word: 'RUNNING',
@@ -60,15 +64,41 @@ const MOMENTS: Record<string, { text: RegExp[]; word: string }> = {
     text: [/WORKER TIMEOUT/, /killed after timeout/, /at spinForeverOnPurpose/],
     word: 'spinForeverOnPurpose',
   },
+  // A second pool: `-k wsgi` workers serving a startproject, named as `gsup start` names it.
+  django: {
+    text: [
+      /name default {2}http:\/\/127\.0\.0\.1:8000 {2}app mysite\.wsgi:application/,
+      /RUNNING {2}workers 2\/2 ready/,
+      /timeout 30\.0s/,
+      /^│\s+1\s+31401 ready/m,
+      /^│\s+2\s+31402 ready/m,
+      /all 2 workers ready/,
+    ],
+    // Not the demo's pool, and the project's temp folder never shows.
+    absent: [/demo\.js/, /name demo/, /\/tmp\//, /^│\s+3\s+3140\d/m],
+    word: 'mysite.wsgi:application',
+  },
 };
 
-test('npm run screenshots draws the four moments as SVG, PNG and text', async (t) => {
+/** The Django projects the screenshot script made and has not removed yet. */
+function djangoShotDirs(): string[] {
+  return readdirSync(tmpdir()).filter((f) => f.startsWith('gsup-shot-django-'));
+}
+
+test('npm run screenshots draws the five moments as SVG, PNG and text', async (t) => {
   const out = tempDir(t, 'shots');
+  const before = djangoShotDirs();
   const r = await run(process.execPath, ['--import=tsx', 'scripts/screenshots.ts', '--out', out]);
   t.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  t.deepEqual(
+    djangoShotDirs().filter((d) => !before.includes(d)),
+    [],
+    'the temp Django project is removed',
+  );
   for (const [name, expected] of Object.entries(MOMENTS)) {
     const text = readFileSync(join(out, `${name}.txt`), 'utf8');
     for (const re of expected.text) t.regex(text, re, `${name}.txt`);
+    for (const re of expected.absent ?? []) t.notRegex(text, re, `${name}.txt`);
     const svg = readFileSync(join(out, `${name}.svg`), 'utf8');
     t.regex(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
     t.true(svg.includes(`>${expected.word}</text>`), `${name}.svg draws ${expected.word}`);

@@ -26,6 +26,11 @@ export function pinClock(): void {
   globalThis.Date = PinnedDate as DateConstructor;
 }
 
+/** Puts the pinned clock back at its epoch: each scenario's pool starts at 12:00:00. */
+export function resetClock(): void {
+  now = EPOCH;
+}
+
 /** Moves the pinned clock on. */
 export function advance(seconds: number): void {
   now += seconds * 1000;

@@ -7,9 +7,10 @@
 // happened, except that a run of same-kind events from workers racing each other, such as
 // workers booting side by side, is shown in slot order), and the stuck worker's stack.
 // Pinned: pids (31400 for the supervisor, 31400 + spawn number for workers), the port (8000),
-// the checkout path (/srv/gsup), times (a clock the script moves), and the measured figures
-// (requests, req/s, latency, lag, CPU, memory, heartbeat age), which come from a fixed table per
-// worker and the pinned clock instead of from the machine.
+// the checkout path (/srv/gsup) and the app's own folder when it is elsewhere (the Django
+// project's temp folder shows as /srv/mysite), times (a clock the script moves), and the
+// measured figures (requests, req/s, latency, lag, CPU, memory, heartbeat age), which come from a
+// fixed table per worker and the pinned clock instead of from the machine.
 
 import { EventEmitter } from 'node:events';
 import type {
@@ -23,6 +24,9 @@ import { elapsedMs } from './clock.js';
 
 export const PINNED_PORT = 8000;
 export const PINNED_ROOT = '/srv/gsup';
+
+/** A folder whose real path differs per run, and the stable path shown instead. */
+export type PinnedPath = [real: string, shown: string];
 const SUPERVISOR_PID = 31400;
 const MB = 1024 * 1024;
 
@@ -49,9 +53,10 @@ export class PinnedView {
   /** How many times the dashboard read the snapshot: a refresh has happened when it grows. */
   reads = 0;
 
+  /** `paths`: the folders to show at stable paths (the checkout as PINNED_ROOT, ...). */
   constructor(
     private readonly sup: Supervisor,
-    private readonly root: string,
+    private readonly paths: readonly PinnedPath[],
   ) {
     // Subscribed before the pool starts, so no event is missed.
     sup.on('event', (event) => this.onEvent(event));
@@ -62,7 +67,10 @@ export class PinnedView {
   setPort(port: number): void {
     this.rewrites = [
       [new RegExp(escapeRe(`127.0.0.1:${port}`), 'g'), `127.0.0.1:${PINNED_PORT}`],
-      [new RegExp(escapeRe(this.root.replace(/\/$/, '')), 'g'), PINNED_ROOT],
+      ...this.paths.map(([real, shown]): [RegExp, string] => [
+        new RegExp(escapeRe(real.replace(/\/$/, '')), 'g'),
+        shown,
+      ]),
       [/old drained in [\d.]+s/g, 'old drained in 3.1s'],
       // How late the supervisor noticed the silence depends on its tick: show the timeout itself.
       [/no heartbeat for [\d.]+s \(timeout ([\d.]+)s\)/g, 'no heartbeat for $1.0s (timeout $1s)'],
@@ -105,13 +113,19 @@ export class PinnedView {
     this.cut = null;
   }
 
-  /** Shows the dashboard the events and output up to now (or up to the frozen moment), in order. */
-  deliver(): number {
+  /**
+   * Shows the dashboard the events and output up to now (or up to the frozen moment), in order.
+   * Returns how many of each it delivered: the dashboard schedules a refresh for an event, but
+   * for a line of output only a render of its log.
+   */
+  deliver(): { events: number; output: number } {
     const items = inSlotOrder(this.pending.splice(0, this.cut ?? this.pending.length));
     if (this.cut !== null) this.cut = 0;
+    let events = 0;
     for (const item of items) {
       if (item.kind === 'event') {
         const e = item.event;
+        events++;
         this.listeners.emit('event', {
           ...e,
           at: Date.now(),
@@ -128,7 +142,7 @@ export class PinnedView {
         } satisfies WorkerOutput);
       }
     }
-    return items.length;
+    return { events, output: items.length - events };
   }
 
   /** Credits every serving worker with `seconds` of its pinned request rate. */

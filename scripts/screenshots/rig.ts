@@ -10,10 +10,11 @@ import {
   Supervisor,
   type WorkerOutput,
 } from '../../dist/index.js';
+import type { WorkerClass } from '../../dist/supervisor/spawn.js';
 import type { EventOf, EventType } from '../../harness/log.js';
 import { pollUntil } from '../../harness/wait.js';
 import { HeadlessTerminal } from '../../test/term.js';
-import { PinnedView } from './pinned.js';
+import { PINNED_ROOT, type PinnedPath, PinnedView } from './pinned.js';
 import { toPng } from './png.js';
 import { cellsOf, toSvg } from './svg.js';
 
@@ -47,13 +48,24 @@ export interface Rig {
 }
 
 export async function makeRig(opts: {
+  /** The checkout: shown as PINNED_ROOT. */
   root: string;
   out: string;
   app: string;
   workers: number;
   timeout: number;
   env: Record<string, string | undefined>;
+  /** The pool's folder (the app is resolved from it); the checkout when absent. */
+  cwd?: string;
+  /** The folder `cwd` is shown as, when it is not the checkout. */
+  shownCwd?: string;
+  /** Gsup's worker class and, for wsgi, the interpreter; node workers when absent. */
+  workerClass?: WorkerClass;
+  python?: string;
+  /** The instance name in the header: `demo`, as `gsup demo` names it, when absent. */
+  name?: string;
 }): Promise<Rig> {
+  const cwd = opts.cwd ?? opts.root;
   const sup = new Supervisor({
     app: opts.app,
     binds: [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
@@ -66,8 +78,10 @@ export async function makeRig(opts: {
     maxRequests: 0,
     maxRequestsJitter: 0,
     nodeArgs: [],
-    cwd: opts.root,
+    cwd,
     env: opts.env,
+    ...(opts.workerClass ? { workerClass: opts.workerClass } : {}),
+    ...(opts.python ? { python: opts.python } : {}),
   });
   const seen: PoolEvent[] = [];
   const printed: WorkerOutput[] = [];
@@ -100,7 +114,9 @@ export async function makeRig(opts: {
       };
       look();
     });
-  const view = new PinnedView(sup, opts.root);
+  const paths: PinnedPath[] = [[opts.root, PINNED_ROOT]];
+  if (cwd !== opts.root) paths.push([cwd, opts.shownCwd ?? '/srv/app']);
+  const view = new PinnedView(sup, paths);
   const term = new HeadlessTerminal(COLS, ROWS);
   const errors: unknown[] = [];
   const dash = new Dashboard({
@@ -111,7 +127,7 @@ export async function makeRig(opts: {
     output: term.output,
     onError: (err) => errors.push(err),
     // As `gsup demo` names its instance.
-    name: 'demo',
+    name: opts.name ?? 'demo',
   });
 
   const check = () => {
@@ -124,9 +140,12 @@ export async function makeRig(opts: {
   };
   const settle = async () => {
     const before = view.reads;
-    // Delivered items schedule one refresh of their own; without any, redraw here.
-    if (view.deliver() > 0) await poll('the dashboard to refresh', () => view.reads > before);
-    else dash.refresh();
+    // Delivered events schedule one refresh of their own. Output lines only schedule a render of
+    // the log (a Django 404's "Not Found: /x" came alone, and the wait for a refresh never ended):
+    // without an event, redraw here. Either way, one refresh (one chart sample) per settle.
+    if (view.deliver().events > 0) {
+      await poll('the dashboard to refresh', () => view.reads > before);
+    } else dash.refresh();
     await flush();
     check();
   };
