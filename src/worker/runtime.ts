@@ -227,6 +227,7 @@ async function main(): Promise<void> {
   const servers = buildServers(app, cfg.fds.length);
   for (const s of servers.http) traffic.attach(s);
   listeners = servers.listeners;
+  traffic.countConnectionsOf(listeners);
   let addresses: string[];
   try {
     addresses = await Promise.all(

@@ -1,44 +1,48 @@
-// Runs inside a worker: counts requests and tracks connections so the worker can report its
-// load and drain without dropping a request. It sits on the hottest path of every app, so it
-// allocates nothing per request or per connection: the server's own request and connection
-// listeners are wrapped (a second listener would make every emit copy the listener array), each
-// response gets one shared 'close' handler and one field, each connection one shared 'close'
-// handler, three fields and a Set entry. Totals leave the worker only in heartbeats.
+// Runs inside a worker: counts requests and tells the supervisor how many connections are open,
+// so the worker can report its load and drain without dropping a request. It sits on the hottest
+// path of every app, so it adds nothing per connection and allocates nothing per request:
+// connections are counted and listed by Node itself (net.Server's count, http.Server's list of
+// its connections, which Node keeps anyway for its header and request timeouts); each request
+// costs a wrapped listener call (a second listener would make every emit copy the listener array),
+// one field and one shared 'close' handler on its response. Totals leave the worker only in
+// heartbeats.
 
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
-import { Server as HttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { Server as HttpsServer } from 'node:https';
+import type { Server as NetServer, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { BUCKETS, bucketOf, drain as drainHistogram } from '../histogram.js';
 import type { WorkerStats } from '../ipc.js';
 
 /** performance.now() when the request reached the app. */
 const STARTED = Symbol('gsup.started');
-/** Per connection: requests not answered yet (or 1 while upgraded), and since when it is idle. */
-const ACTIVE = Symbol('gsup.active');
-const IDLE_SINCE = Symbol('gsup.idleSince');
-/** Already ended by the drain sweep: waiting for it to close. */
-const ENDING = Symbol('gsup.ending');
-/** Bytes read from it when the drain sweep last looked: more since means a request is arriving. */
-const READ_SEEN = Symbol('gsup.readSeen');
 /** With an access log only: the socket's bytesWritten when the request arrived. */
 const WRITTEN_BEFORE = Symbol('gsup.writtenBefore');
-/** Told to close at the end of its response to even out keep-alive load (false: not yet). */
-const SHED = Symbol('gsup.shed');
 
-type Timed = ServerResponse & { [STARTED]: number; [WRITTEN_BEFORE]?: number };
+type Timed = ServerResponse & {
+  [STARTED]: number;
+  [WRITTEN_BEFORE]?: number;
+  /** Node's own: false when the client asked to close, or HTTP/1.0 without keep-alive. */
+  shouldKeepAlive: boolean;
+};
 
 /** Told of every finished response (the access log); absent, the request path pays nothing. */
 export interface ResponseLog {
   log(res: ServerResponse, ms: number, bytesBefore: number): void;
 }
-type Tracked = Socket & {
-  [ACTIVE]: number;
-  [IDLE_SINCE]: number;
-  [ENDING]?: true;
-  [READ_SEEN]?: number;
-  [SHED]: boolean;
-};
+
+/** What the drain sweep knows of an idle connection: since when, and how many bytes it had read. */
+interface Idle {
+  since: number;
+  read: number;
+}
+
+/** http.Server's own list of its connections (one HTTP parser each), kept by Node since 18.2. */
+interface ConnectionList {
+  all(): Array<{ socket?: Socket }>;
+  idle(): Array<{ socket?: Socket }>;
+}
+const CONNECTIONS = 'http.server.connections';
 
 export class Traffic {
   requests = 0;
@@ -49,20 +53,26 @@ export class Traffic {
   private busySince = 0;
   readonly status: WorkerStats['status'] = [0, 0, 0, 0, 0];
   private readonly latency = new Uint32Array(BUCKETS);
-  private readonly conns = new Set<Tracked>();
+  /** The servers whose requests are counted. */
+  private readonly http: Array<HttpServer | HttpsServer> = [];
+  /** Every server the worker listens on, whose connections are counted. */
+  private listening: NetServer[] = [];
   private draining = false;
+  /** While draining: the idle connections the sweep has seen, and since when. */
+  private idle = new WeakMap<Socket, Idle>();
+  /** When the drain began (for servers whose connection list Node does not expose). */
+  private drainStarted = 0;
   /** Keep-alive balance (see `setShare`): connections still to close before the next share. */
   private toShed = 0;
   /** Connections told to close at the end of their response and not closed yet. */
   private shedding = 0;
+  private readonly sheddingSockets = new WeakSet<Socket>();
   /** Connections closed to even out keep-alive load since the worker started. */
   shed = 0;
-  /** Called once when the last connection closes while draining. */
-  private onLastClose: (() => void) | null = null;
-  /** Shared by every response and every connection: `this` is the response or the socket. */
+  /** Shared by every response: `this` is the response. */
   private readonly onResponseClose: (this: Timed) => void;
-  private readonly onConnectionClose: (this: Tracked) => void;
-  private readonly onConnection: (socket: Socket) => void;
+  /** Shared by every shed connection: `this` is the socket. */
+  private readonly onShedClose: () => void;
 
   constructor(
     private readonly onRequestDone: (total: number) => void,
@@ -72,45 +82,23 @@ export class Traffic {
     this.onResponseClose = function (this: Timed) {
       traffic.responseDone(this);
     };
-    this.onConnectionClose = function (this: Tracked) {
-      traffic.conns.delete(this);
-      if (this[SHED]) traffic.shedding--;
-      if (traffic.conns.size === 0 && traffic.onLastClose) traffic.onLastClose();
+    this.onShedClose = () => {
+      this.shedding--;
     };
-    this.onConnection = (socket) => this.track(socket as Tracked);
   }
 
-  /** Starts counting the requests and connections of an HTTP server. */
+  /** Starts counting the requests of an HTTP server. */
   attach(server: HttpServer | HttpsServer): void {
-    // Over TLS, requests arrive on the TLS socket, not the raw one 'connection' reports.
-    const connectionEvent = server instanceof HttpsServer ? 'secureConnection' : 'connection';
-    inFront(server, connectionEvent, this.onConnection);
+    this.http.push(server);
+    if (!this.listening.includes(server)) this.listening.push(server);
     inFront(server, 'request', (req: IncomingMessage, res: ServerResponse) =>
       this.onRequest(req, res as Timed),
     );
-    // An upgraded socket (WebSocket) is busy until it closes. Node emits 'upgrade' only when the
-    // app listens for it, and a listener of ours alone would make Node hand every Upgrade request
-    // to nobody: so ours joins only once the app adds its own (now or later).
-    const onUpgrade = (req: IncomingMessage) => this.onUpgrade(req);
-    let joined = false;
-    const join = () => {
-      if (joined) return;
-      joined = true;
-      server.prependListener('upgrade', onUpgrade);
-    };
-    if (server.listenerCount('upgrade') > 0) join();
-    else {
-      server.on('newListener', function watch(event: string | symbol) {
-        if (event !== 'upgrade') return;
-        server.off('newListener', watch);
-        join();
-      });
-    }
   }
 
-  private onUpgrade(req: IncomingMessage): void {
-    const socket = req.socket as Tracked;
-    if (this.conns.has(socket)) socket[ACTIVE]++;
+  /** The servers the worker listens on (attached ones included): their connections are counted. */
+  countConnectionsOf(servers: readonly NetServer[]): void {
+    this.listening = [...new Set([...this.http, ...servers])];
   }
 
   /** Milliseconds spent with at least one request in flight since the worker started. */
@@ -124,65 +112,106 @@ export class Traffic {
   }
 
   /**
-   * From now on every response says `Connection: close`, and idle keep-alive connections are
-   * closed once they have been idle for `idleMs` (a client under load sends its next request
-   * long before that, and gets a clean `Connection: close` answer instead of a reset).
+   * From now on every response says `Connection: close`, and `sweepIdle` closes the connections
+   * that stay idle (a client under load sends its next request long before that, and gets a clean
+   * `Connection: close` answer instead of a reset).
    */
   startDraining(): void {
     this.draining = true;
+    this.drainStarted = performance.now();
+    // Responses already in flight say it too, where their head has not gone out yet.
+    for (const server of this.http) {
+      for (const { socket } of connectionList(server)?.all() ?? []) {
+        const res = socket && pendingResponse(socket);
+        if (res && !res.headersSent) res.setHeader('Connection', 'close');
+      }
+    }
   }
 
-  /** Client connections open now. */
+  /**
+   * Client connections open now, upgraded ones (WebSockets) included: net.Server's own count,
+   * which `server.getConnections()` reports too, read here without its callback.
+   */
   get connections(): number {
-    return this.conns.size;
+    let n = 0;
+    for (const s of this.listening)
+      n += (s as NetServer & { _connections?: number })._connections ?? 0;
+    return n;
   }
 
-  /** Calls `fn` as soon as no connection is left open (at once if none is). */
+  /**
+   * Calls `fn` as soon as no connection is left open (at once if none is). For a drain: the
+   * servers have stopped listening, so each emits 'close' when its last connection has closed.
+   */
   whenNoConnections(fn: () => void): void {
-    this.onLastClose = fn;
-    if (this.conns.size === 0) fn();
+    let called = false;
+    const check = () => {
+      if (called || this.connections > 0) return;
+      called = true;
+      fn();
+    };
+    for (const s of this.listening)
+      if (s.listening || this.connectionsOf(s) > 0) s.once('close', check);
+    check();
+  }
+
+  private connectionsOf(s: NetServer): number {
+    return (s as NetServer & { _connections?: number })._connections ?? 0;
   }
 
   /**
    * The supervisor's word on keep-alive balance: `workers` ready workers (0 turns balance off),
    * whose others hold `peers` open connections. The pool holds `peers` plus this worker's own
    * connections now; what this worker holds above its share, ceil(pool / workers), is closed one
-   * by one: the next requests on that many connections get `Connection: close`. No more until
-   * the next share: the clients reconnect, and the kernel, not this worker, picks where they
-   * land (often on the same busy worker, several at once). Shedding whatever lands above the
+   * by one: the next requests on that many keep-alive connections get `Connection: close`. No
+   * more until the next share: the clients reconnect, and the kernel, not this worker, picks where
+   * they land (often on the same busy worker, several at once). Shedding whatever lands above the
    * share at once would bounce those reconnections between workers for ever.
    */
   setShare(workers: number, peers: number): void {
-    const open = this.conns.size - this.shedding;
+    const open = this.connections - this.shedding;
     const share = workers > 1 ? Math.ceil((peers + open) / workers) : open;
     this.toShed = Math.max(0, open - share);
   }
 
-  /** Closes connections idle for at least idleMs; returns how many remain open. */
+  /**
+   * While draining: closes the HTTP connections that have had no request in flight, and read
+   * nothing, for at least `idleMs` of consecutive sweeps; returns how many connections remain
+   * open. Node's own list says which connections are between requests (a request whose headers
+   * are still arriving is not); bytes read since the last sweep also count as a request on its
+   * way. The request path pays nothing for this: it is all read here, during a drain only.
+   */
   sweepIdle(idleMs: number): number {
     const now = performance.now();
-    for (const socket of this.conns) {
-      // Bytes read since the last look are a request on its way (its headers may be incomplete):
-      // not idle. Read here, during a drain only, so the request path pays nothing for it.
-      const read = socket.bytesRead;
-      if (socket[READ_SEEN] !== undefined && socket[READ_SEEN] !== read) socket[IDLE_SINCE] = now;
-      socket[READ_SEEN] = read;
-      if (!socket[ENDING] && socket[ACTIVE] === 0 && now - socket[IDLE_SINCE] >= idleMs) {
-        socket[ENDING] = true;
-        socket.end();
-        // A client that never reads our FIN must not hold the worker.
-        setTimeout(() => socket.destroy(), 1000).unref();
+    for (const server of this.http) {
+      const list = connectionList(server);
+      if (!list) {
+        // A Node without the list: its own public sweep, once the drain is idleMs old.
+        if (now - this.drainStarted >= idleMs) server.closeIdleConnections();
+        continue;
+      }
+      for (const { socket } of list.idle()) {
+        if (!socket || socket.destroyed) continue;
+        const pending = pendingResponse(socket);
+        if (pending && !pending.finished) {
+          this.idle.delete(socket);
+          continue;
+        }
+        const read = socket.bytesRead;
+        const seen = this.idle.get(socket);
+        if (!seen || seen.read !== read) {
+          this.idle.set(socket, { since: now, read });
+          continue;
+        }
+        if (now - seen.since >= idleMs) {
+          this.idle.delete(socket);
+          socket.end();
+          // A client that never reads our FIN must not hold the worker.
+          setTimeout(() => socket.destroy(), 1000).unref();
+        }
       }
     }
-    return this.conns.size;
-  }
-
-  private track(socket: Tracked): void {
-    socket[ACTIVE] = 0;
-    socket[IDLE_SINCE] = performance.now();
-    socket[SHED] = false;
-    this.conns.add(socket);
-    socket.on('close', this.onConnectionClose);
+    return this.connections;
   }
 
   private onRequest(req: IncomingMessage, res: Timed): void {
@@ -190,20 +219,21 @@ export class Traffic {
     const now = performance.now();
     if (this.inFlight++ === 0) this.busySince = now;
     res[STARTED] = now;
-    const socket = req.socket as Tracked;
-    if (this.responseLog) res[WRITTEN_BEFORE] = socket.bytesWritten;
-    // Connections handed in by an app's own extra server are tracked too; anything else is not.
-    if (socket[ACTIVE] !== undefined) socket[ACTIVE]++;
+    if (this.responseLog) res[WRITTEN_BEFORE] = req.socket.bytesWritten;
     if (this.draining) res.setHeader('Connection', 'close');
-    else if (this.toShed > 0 && socket[SHED] === false) {
-      this.toShed--;
-      // Said on this response, so the client knows not to reuse the connection: no request is lost.
-      socket[SHED] = true;
-      this.shedding++;
-      this.shed++;
-      res.setHeader('Connection', 'close');
-    }
+    else if (this.toShed > 0 && res.shouldKeepAlive) this.shedOne(req.socket, res);
     res.on('close', this.onResponseClose);
+  }
+
+  /** Says `Connection: close` on this response, so the client knows not to reuse the connection: no request is lost. */
+  private shedOne(socket: Socket, res: Timed): void {
+    if (this.sheddingSockets.has(socket)) return;
+    this.toShed--;
+    this.sheddingSockets.add(socket);
+    this.shedding++;
+    this.shed++;
+    socket.once('close', this.onShedClose);
+    res.setHeader('Connection', 'close');
   }
 
   private responseDone(res: Timed): void {
@@ -214,14 +244,25 @@ export class Traffic {
     const ms = now - res[STARTED];
     const b = bucketOf(ms);
     this.latency[b] = (this.latency[b] ?? 0) + 1;
-    const socket = res.req.socket as Tracked;
-    if (socket[ACTIVE] !== undefined) {
-      socket[ACTIVE]--;
-      socket[IDLE_SINCE] = now;
-    }
     if (this.responseLog) this.responseLog.log(res, ms, res[WRITTEN_BEFORE] ?? -1);
     this.onRequestDone(this.requests);
   }
+}
+
+/** The response a connection is answering now (Node's own field), if any. */
+function pendingResponse(socket: Socket): ServerResponse | null {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
+}
+
+/** Node's list of an http.Server's connections, or null on a Node that does not keep one. */
+function connectionList(server: HttpServer | HttpsServer): ConnectionList | null {
+  const key = Object.getOwnPropertySymbols(server).find((s) => s.description === CONNECTIONS);
+  const list = key ? (server as unknown as Record<symbol, unknown>)[key] : undefined;
+  return list &&
+    typeof (list as ConnectionList).idle === 'function' &&
+    typeof (list as ConnectionList).all === 'function'
+    ? (list as ConnectionList)
+    : null;
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: EventEmitter's own listener type
