@@ -27,6 +27,8 @@ const FLOORS: Record<Mode, Record<string, number>> = {
 
 /** The setups gsup is compared with, in the order the ratios are printed. */
 const BASELINES = ['single', 'cluster', 'bare', 'pm2', 'gunicorn'];
+/** gsup with keep-alive balance off (bench/setups.ts): its ratio to bare is the request path's cost alone. */
+const NO_BALANCE = 'gsup-no-balance';
 
 /**
  * gsup's median req/s over each baseline's measured in the same run, per mode, with the floor
@@ -35,21 +37,21 @@ const BASELINES = ['single', 'cluster', 'bare', 'pm2', 'gunicorn'];
 export function ratios(summaries: Summaries, modes: Mode[]): RatioCheck[] {
   const gsup = summaries.gsup;
   if (!gsup) return [];
-  return modes.flatMap((mode) =>
-    BASELINES.flatMap((b) => (summaries[b] ? [[b, summaries[b]] as const] : [])).map(
-      ([baseline, base]) => {
-        const value = gsup[mode].rps.median / base[mode].rps.median;
-        const floor = FLOORS[mode]?.[baseline] ?? null;
-        return {
-          mode,
-          ratio: `gsup/${baseline}`,
-          value,
-          floor,
-          pass: floor === null || value >= floor,
-        };
-      },
-    ),
-  );
+  const check = (mode: Mode, name: string, of: Summaries[string], baseline: string) => {
+    const base = summaries[baseline];
+    if (!base) return [];
+    const value = of[mode].rps.median / base[mode].rps.median;
+    const floor = FLOORS[mode]?.[baseline] ?? null;
+    return [
+      { mode, ratio: `${name}/${baseline}`, value, floor, pass: floor === null || value >= floor },
+    ];
+  };
+  const plain = summaries[NO_BALANCE];
+  return modes.flatMap((mode) => [
+    ...BASELINES.flatMap((b) => check(mode, 'gsup', gsup, b)),
+    // The request path alone, against the same process model without it.
+    ...(plain ? check(mode, NO_BALANCE, plain, 'bare') : []),
+  ]);
 }
 
 /** The printed table of one worker count, with the ratio lines under it. */

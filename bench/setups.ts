@@ -42,6 +42,14 @@ export const SETUPS: Setup[] = [
   },
   { name: 'gsup', describe: 'gsup start', argv: gsupArgv },
   {
+    // Keep-alive balance (on by default) closes a keep-alive connection now and then so that every
+    // worker holds its share. `bare` has no such policy: against it, this setup measures gsup's
+    // request path alone, and `gsup` the request path plus the balance.
+    name: 'gsup-no-balance',
+    describe: 'gsup start --no-balance (keep-alive connections stay where the kernel put them)',
+    argv: (n) => [...gsupArgv(n), '--no-balance'],
+  },
+  {
     // The cost of the access log: every line formatted and written by the workers. To /dev/null,
     // so the figure is gsup's work (formatting, the write calls), not the disk's.
     name: 'gsup-access',
