@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { int, intList, seconds, UsageError } from '../harness/args.js';
+import type { Mode } from './wrk.js';
 
 export const USAGE = `Usage: npm run bench -- [options]
 
@@ -209,5 +210,67 @@ export function parseReloadOptions(argv: string[]): ReloadOptions {
     connections: int('--connections', values.connections, 1),
     threads: 1,
     setups: values.setups.split(','),
+  };
+}
+
+export const PAIRED_USAGE = `Usage: npm run bench:paired -- [options]
+
+Starts each setup once, then alternates short wrk runs between them on 127.0.0.1 (the order
+reversed every round), and prints per setup: median req/s, the median of the per-round ratios to
+the first setup, and what a request cost from /proc: CPU of the workers, of the primary and of
+wrk, the workers' context switches, how unevenly the workers shared the CPU, and the idle CPU.
+
+  --setups A,B,...     setups to compare, the first is the baseline (default bare,gsup)
+  --workers N          workers per setup (default 2)
+  --modes M[,M]        keep-alive, close or both (default keep-alive,close)
+  --pairs P            rounds per mode (default 10)
+  --duration S         seconds per wrk run (default 2)
+  --connections C      wrk -c (default 50)
+  --threads T          wrk -t (default 1)
+  -h, --help           this text`;
+
+export interface PairedOptions {
+  help: boolean;
+  setups: string[];
+  workers: number;
+  modes: Mode[];
+  pairs: number;
+  duration: number;
+  connections: number;
+  threads: number;
+}
+
+/** Options of `npm run bench:paired`. */
+export function parsePairedOptions(argv: string[]): PairedOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      setups: { type: 'string', default: 'bare,gsup' },
+      workers: { type: 'string', default: '2' },
+      modes: { type: 'string', default: 'keep-alive,close' },
+      pairs: { type: 'string', default: '10' },
+      duration: { type: 'string', default: '2' },
+      connections: { type: 'string', default: '50' },
+      threads: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const modes = values.modes.split(',');
+  const bad = modes.find((m) => m !== 'keep-alive' && m !== 'close');
+  if (bad !== undefined) {
+    throw new UsageError(`--modes: "${bad}" is not a mode; use keep-alive, close or both`);
+  }
+  const setups = values.setups.split(',').filter(Boolean);
+  if (setups.length < 2)
+    throw new UsageError('--setups: name at least two setups, the baseline first');
+  return {
+    help: values.help,
+    setups,
+    workers: int('--workers', values.workers, 1),
+    modes: modes as Mode[],
+    pairs: int('--pairs', values.pairs, 1),
+    duration: seconds('--duration', values.duration, 1),
+    connections: int('--connections', values.connections, 1),
+    threads: int('--threads', values.threads, 1),
   };
 }

@@ -50,6 +50,29 @@ export const SETUPS: Setup[] = [
     argv: (n) => [...gsupArgv(n), '--no-balance'],
   },
   {
+    // gsup's supervisor with bare's worker (no worker runtime: no counts, heartbeats or drains):
+    // against bare, the supervisor's cost alone; against gsup, the worker runtime's.
+    name: 'gsup-exec-bare',
+    describe: "gsup start -k exec running bare's worker (bench/servers/bare-worker.js)",
+    argv: (n) => [
+      node,
+      here('../bin/gsup.js'),
+      'start',
+      '-k',
+      'exec',
+      `${node} ${here('servers/bare-worker.js')}`,
+      '--ready-pattern',
+      'ready',
+      '-w',
+      String(n),
+      '-b',
+      '127.0.0.1:0',
+      '--no-tui',
+      '--log-format',
+      'json',
+    ],
+  },
+  {
     // The cost of the access log: every line formatted and written by the workers. To /dev/null,
     // so the figure is gsup's work (formatting, the write calls), not the disk's.
     name: 'gsup-access',
