@@ -374,6 +374,26 @@ test('header items step down in order, then wrap whole; nothing is cut', (t) => 
     t.true(all.includes(must), `${must} in\n${all}`);
 });
 
+test('the header says what the workers run: the Node version, or -k wsgi with its interpreter, or -k exec', (t) => {
+  const header = (workerClass: PoolSnapshot['workerClass']) =>
+    headerLines({ ...demoSnapshot(2), workerClass }, 200)
+      .map(plain)
+      .join('\n');
+  t.regex(header({ kind: 'node' }), /node v\d+/);
+  t.regex(header(undefined), /node v\d+/, 'a snapshot from an older gsup');
+  const wsgi = header({ kind: 'wsgi', python: '/srv/venv/bin/python' });
+  t.regex(wsgi, /-k wsgi \(\/srv\/venv\/bin\/python\)/);
+  t.notRegex(wsgi, /node v\d+/, "the supervisor's Node version says nothing of Python workers");
+  t.regex(header({ kind: 'exec' }), /-k exec/);
+  const narrow = headerLines(
+    { ...demoSnapshot(2), workerClass: { kind: 'wsgi', python: '/srv/venv/bin/python' } },
+    80,
+  )
+    .map(plain)
+    .join('\n');
+  t.regex(narrow, /-k wsgi/, 'shortened, never dropped');
+});
+
 test('the footer and the help fit 80 columns, words whole', (t) => {
   const entries: Array<[string, string]> = [
     ['+/-', 'scale'],

@@ -68,6 +68,8 @@ const MOMENTS: Record<string, { text: RegExp[]; absent?: RegExp[]; word: string 
   django: {
     text: [
       /name default {2}http:\/\/127\.0\.0\.1:8000 {2}app mysite\.wsgi:application/,
+      // The header says what the workers run, not the supervisor's Node version.
+      /up 10s {2}-k wsgi/,
       /RUNNING {2}workers 2\/2 ready/,
       /timeout 30\.0s/,
       /^│\s+1\s+31401 ready/m,
@@ -75,7 +77,7 @@ const MOMENTS: Record<string, { text: RegExp[]; absent?: RegExp[]; word: string 
       /all 2 workers ready/,
     ],
     // Not the demo's pool, and the project's temp folder never shows.
-    absent: [/demo\.js/, /name demo/, /\/tmp\//, /^│\s+3\s+3140\d/m],
+    absent: [/demo\.js/, /name demo/, /\/tmp\//, /^│\s+3\s+3140\d/m, /node v\d/],
     word: 'mysite.wsgi:application',
   },
 };

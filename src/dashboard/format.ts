@@ -142,6 +142,14 @@ export function headerLines(s: PoolSnapshot, width: number, name?: string): stri
   return headerGroups(s, name).flatMap((items) => fitLine(items, width));
 }
 
+/** What the workers run, longest form first: the Node version for gsup's own workers, else the worker class. */
+function runsOn(s: PoolSnapshot): string[] {
+  const k = s.workerClass;
+  if (k?.kind === 'wsgi') return [`-k wsgi (${esc(k.python)})`, '-k wsgi'];
+  if (k?.kind === 'exec') return ['-k exec'];
+  return [`node ${s.versions.node}`, ''];
+}
+
 /** The header's three lines, as items; a new header item is one more entry here. */
 export function headerGroups(s: PoolSnapshot, name?: string): HeaderItem[][] {
   const app = esc(s.app);
@@ -167,7 +175,8 @@ export function headerGroups(s: PoolSnapshot, name?: string): HeaderItem[][] {
       givesWay: 1,
     },
     { forms: [`up ${duration(s.uptimeMs)}`, ''], givesWay: 2 },
-    { forms: [`node ${s.versions.node}`, ''], givesWay: 0 },
+    // The Node version may go; a worker class other than node stays, shortened.
+    { forms: runsOn(s), givesWay: 0 },
   ];
   // During a reload old and new workers serve side by side: more may be ready than wanted.
   const silent = s.workers.filter((w) => w.label === 'silent').length;

@@ -74,6 +74,11 @@ export interface PoolSnapshot {
   app: string;
   listening: string[];
   versions: { gsup: string; node: string };
+  /**
+   * What the workers run (`-k`): gsup's Node runtime, its Python WSGI worker with this
+   * interpreter, or any program. Optional for snapshots from older servers (node).
+   */
+  workerClass?: { kind: 'node' } | { kind: 'wsgi'; python: string } | { kind: 'exec' };
   state: PoolState;
   uptimeMs: number;
   target: number;

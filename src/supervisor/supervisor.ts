@@ -392,6 +392,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   }
 
   /** The one model of the pool that every view reads. */
+  private workerClassInfo(): NonNullable<PoolSnapshot['workerClass']> {
+    const o = this.options;
+    if (o.workerClass === 'wsgi') return { kind: 'wsgi', python: o.python ?? 'python3' };
+    return { kind: o.workerClass ?? 'node' };
+  }
+
   snapshot(): PoolSnapshot {
     const now = monotonic();
     const run = this.run;
@@ -418,6 +424,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       app: this.options.app,
       listening: this.sockets.map((l) => l.url),
       versions: { gsup: VERSION, node: process.version },
+      workerClass: this.workerClassInfo(),
       state: this.phase.is,
       uptimeMs: now - this.startedAt,
       target: this.target,
