@@ -391,13 +391,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.say({ type: 'signal-ignored', signal, why, warn });
   }
 
-  /** The one model of the pool that every view reads. */
+  /** What the workers run, as the snapshot says it. */
   private workerClassInfo(): NonNullable<PoolSnapshot['workerClass']> {
     const o = this.options;
     if (o.workerClass === 'wsgi') return { kind: 'wsgi', python: o.python ?? 'python3' };
     return { kind: o.workerClass ?? 'node' };
   }
 
+  /** The one model of the pool that every view reads. */
   snapshot(): PoolSnapshot {
     const now = monotonic();
     const run = this.run;

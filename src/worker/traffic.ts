@@ -134,8 +134,7 @@ export class Traffic {
    */
   get connections(): number {
     let n = 0;
-    for (const s of this.listening)
-      n += (s as NetServer & { _connections?: number })._connections ?? 0;
+    for (const s of this.listening) n += connectionsOf(s);
     return n;
   }
 
@@ -150,13 +149,8 @@ export class Traffic {
       called = true;
       fn();
     };
-    for (const s of this.listening)
-      if (s.listening || this.connectionsOf(s) > 0) s.once('close', check);
+    for (const s of this.listening) if (s.listening || connectionsOf(s) > 0) s.once('close', check);
     check();
-  }
-
-  private connectionsOf(s: NetServer): number {
-    return (s as NetServer & { _connections?: number })._connections ?? 0;
   }
 
   /**
@@ -247,6 +241,11 @@ export class Traffic {
     if (this.responseLog) this.responseLog.log(res, ms, res[WRITTEN_BEFORE] ?? -1);
     this.onRequestDone(this.requests);
   }
+}
+
+/** A server's open connections: net.Server's own count (what getConnections() reports). */
+function connectionsOf(s: NetServer): number {
+  return (s as NetServer & { _connections?: number })._connections ?? 0;
 }
 
 /** The response a connection is answering now (Node's own field), if any. */
