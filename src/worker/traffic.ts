@@ -268,9 +268,9 @@ function connectionList(server: HttpServer | HttpsServer): ConnectionList | null
 type Listener = (...args: any[]) => void;
 
 /**
- * Runs `first` before the server's own listeners of `event`. The usual single listener (http's
- * connection handler, the app's request listener) is swapped for one function that calls both:
- * a second listener would make every emit copy the listener array. Several listeners, or none,
+ * Runs `first` before the server's own listeners of `event`. The usual single listener (the app's
+ * request listener) is swapped for one function that calls both: a second listener would make
+ * every emit copy the listener array. Named for the frame it adds to a stuck worker's stack. Several listeners, or none,
  * get ours prepended instead, and so does a server whose single listener is later removed.
  */
 function inFront(server: HttpServer | HttpsServer, event: string, first: Listener): void {
@@ -280,16 +280,16 @@ function inFront(server: HttpServer | HttpsServer, event: string, first: Listene
     server.prependListener(event, first);
     return;
   }
-  const both = function (this: unknown, a: unknown, b: unknown): unknown {
+  const countedByGsup = function (this: unknown, a: unknown, b: unknown): unknown {
     first(a, b);
     // Returned as is: a server with captureRejections watches an async listener's promise.
     return only.call(this, a, b);
   };
   // EventEmitter matches `.listener` on removal (as for once()): server.off(event, only) and
   // server.listeners(event) still see the server's own function.
-  (both as { listener?: unknown }).listener = only;
+  (countedByGsup as { listener?: unknown }).listener = only;
   server.removeListener(event, only);
-  server.on(event, both);
+  server.on(event, countedByGsup);
   server.on('removeListener', function watch(name: string | symbol, fn: unknown) {
     if (name !== event || fn !== only) return;
     server.off('removeListener', watch);
