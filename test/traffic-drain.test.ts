@@ -5,6 +5,7 @@
 // an upgraded socket, and the call when the last connection has closed.
 
 import http from 'node:http';
+import https from 'node:https';
 import net from 'node:net';
 import test from 'ava';
 import { Traffic } from '../src/worker/traffic.js';
@@ -124,4 +125,214 @@ test('connections of every server the worker listens on are counted, not only th
   a.socket.destroy();
   b.socket.destroy();
   await until('both closed', () => traffic.connections === 0);
+});
+
+/**
+ * Drains as the worker runtime does (stop accepting, then sweep every 100 ms in the check phase)
+ * and resolves once no connection and no request is left, or after `giveUpMs` with false.
+ */
+async function drain(
+  traffic: Traffic,
+  servers: net.Server[],
+  idleMs: number,
+  giveUpMs = 5000,
+): Promise<boolean> {
+  traffic.startDraining();
+  for (const s of servers) if (s.listening) net.Server.prototype.close.call(s);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearInterval(sweeper);
+      clearTimeout(giveUp);
+      resolve(ok);
+    };
+    const sweeper = setInterval(() => {
+      setImmediate(() => {
+        if (traffic.sweepIdle(idleMs) === 0 && traffic.inFlight === 0) done(true);
+      });
+    }, 100);
+    const giveUp = setTimeout(() => done(false), giveUpMs);
+  });
+}
+
+async function listening(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as net.AddressInfo).port;
+}
+
+const answers = (text: string) => text.match(/answer \/\w/g) ?? [];
+
+test('draining: pipelined requests in flight when the drain starts are all answered, and the drain ends', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  const held: Array<() => void> = [];
+  const server = http.createServer((req, res) => {
+    held.push(() => res.end(`answer ${req.url}\n`));
+  });
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const client = rawClient(await listening(server));
+  t.teardown(() => client.socket.destroy());
+  await client.connected;
+  client.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until('both requests reached the app', () => held.length === 2);
+  const drained = drain(traffic, [server], 300);
+  for (const answer of held) answer();
+  t.true(await drained, 'the drain ends');
+  t.deepEqual(answers(client.state.text), ['answer /a', 'answer /b']);
+  t.is(traffic.inFlight, 0);
+});
+
+test('draining: requests pipelined on a connection during the drain are all answered', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  const server = http.createServer((req, res) => {
+    setTimeout(() => res.end(`answer ${req.url}\n`), 50);
+  });
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const client = rawClient(await listening(server));
+  t.teardown(() => client.socket.destroy());
+  await client.connected;
+  client.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until('the first answer', () => answers(client.state.text).length === 1);
+  const drained = drain(traffic, [server], 1000);
+  client.socket.write(
+    'GET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\n\r\nGET /d HTTP/1.1\r\nHost: x\r\n\r\n',
+  );
+  t.true(await drained, 'the drain ends');
+  t.deepEqual(answers(client.state.text), ['answer /a', 'answer /b', 'answer /c', 'answer /d']);
+  t.regex(
+    client.state.text.slice(client.state.text.lastIndexOf('HTTP/1.1')),
+    /^connection: close$/im,
+  );
+  t.is(traffic.inFlight, 0);
+});
+
+test('keep-alive balance: a shed connection whose client pipelines gets every answer', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  const server = http.createServer((req, res) => {
+    setTimeout(() => res.end(`answer ${req.url}\n`), 50);
+  });
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const port = await listening(server);
+  t.teardown(() => server.close());
+  const other = rawClient(port);
+  const client = rawClient(port);
+  t.teardown(() => {
+    other.socket.destroy();
+    client.socket.destroy();
+  });
+  await Promise.all([other.connected, client.connected]);
+  await until('two connections', () => traffic.connections === 2);
+  traffic.setShare(4, 0);
+  client.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until('the connection is closed', () => client.state.ended);
+  t.deepEqual(answers(client.state.text), ['answer /a', 'answer /b']);
+  t.is(traffic.shed, 1);
+  await until('no request left in flight', () => traffic.inFlight === 0);
+});
+
+test('draining: a connection that never sent a byte (a preconnect) is closed like an idle one', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  const server = http.createServer((_req, res) => res.end('ok'));
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const client = rawClient(await listening(server));
+  t.teardown(() => client.socket.destroy());
+  await client.connected;
+  await until('it is counted', () => traffic.connections === 1);
+  t.true(await drain(traffic, [server], 300), 'the drain ends');
+  t.true(client.state.ended);
+});
+
+test('draining: an ended response still being written to a slow client is not cut', async (t) => {
+  const size = 16 * 1024 * 1024;
+  const traffic = new Traffic(() => undefined);
+  const server = http.createServer((_req, res) => {
+    res.setHeader('Content-Length', size);
+    res.end(Buffer.alloc(size, 97));
+  });
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const socket = net.connect(await listening(server), '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  socket.on('error', () => undefined);
+  socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until('the app has ended its response', () => traffic.requests === 1);
+  const drained = drain(traffic, [server], 200, 20_000);
+  // The client reads nothing for 2 s (longer than the idle time and the 1 s the sweep gives an
+  // ended connection), then all of it: most of the body is still in the worker's write buffer.
+  await new Promise((r) => setTimeout(r, 2000));
+  let received = 0;
+  socket.on('data', (d: Buffer) => {
+    received += d.length;
+  });
+  t.true(await drained, 'the drain ends');
+  await until('the client has it all or was cut', () => socket.destroyed || received > size);
+  t.true(received > size, `the client received ${received} bytes of a ${size}-byte body`);
+});
+
+test('draining: an HTTPS connection still in its TLS handshake does not hold the drain', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  // No certificate: no handshake can complete, and this client never starts one.
+  const server = https.createServer({}, (_req, res) => res.end('ok'));
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const client = rawClient(await listening(server));
+  t.teardown(() => client.socket.destroy());
+  await client.connected;
+  await until('it is counted', () => traffic.connections === 1);
+  t.true(await drain(traffic, [server], 300), 'the drain ends');
+  await until('it is closed', () => client.state.ended || client.socket.destroyed);
+});
+
+test('draining: a request pipelined behind a response whose Connection: close is already out leaves nothing in flight', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  const seen: string[] = [];
+  const server = http.createServer((req, res) => {
+    seen.push(req.url ?? '');
+    if (req.url !== '/a') return;
+    res.writeHead(200, { 'Content-Length': 10 });
+    res.write('answer');
+    setTimeout(() => res.end(' /a\n'), 200);
+  });
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const client = rawClient(await listening(server));
+  t.teardown(() => client.socket.destroy());
+  await client.connected;
+  const drained = drain(traffic, [server], 1000);
+  client.socket.write('GET /a HTTP/1.1\r\nHost: x\r\n\r\n');
+  await until('its head, with Connection: close, is out', () =>
+    /connection: close/i.test(client.state.text),
+  );
+  // Too late for the client to learn it: Node hands /b to the app, and never answers it.
+  client.socket.write('GET /b HTTP/1.1\r\nHost: x\r\n\r\n');
+  t.true(await drained, 'the drain ends');
+  t.deepEqual(seen, ['/a', '/b']);
+  t.is(traffic.inFlight, 0);
+});
+
+test('a pipelined request whose body the app read before its turn is counted once, when answered', async (t) => {
+  const traffic = new Traffic(() => undefined);
+  const server = http.createServer((req, res) => {
+    if (req.url === '/a') setTimeout(() => res.end('answer /a\n'), 200);
+    else req.resume().on('end', () => res.end('answer /b\n'));
+  });
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  const client = rawClient(await listening(server));
+  t.teardown(() => {
+    client.socket.destroy();
+    server.close();
+  });
+  await client.connected;
+  client.socket.write(
+    'GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc',
+  );
+  await until('both reached the app', () => traffic.requests === 2);
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(traffic.inFlight, 2, '/b waits for its turn behind /a');
+  await until('both answered', () => answers(client.state.text).length === 2);
+  await until('none in flight', () => traffic.inFlight === 0);
+  t.deepEqual(traffic.status, [0, 2, 0, 0, 0]);
 });

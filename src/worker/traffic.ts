@@ -5,17 +5,21 @@
 // its connections, which Node keeps anyway for its header and request timeouts); each request
 // costs a wrapped listener call (a second listener would make every emit copy the listener array),
 // one field and one shared 'close' handler on its response. Totals leave the worker only in
-// heartbeats.
+// heartbeats. (Exceptions, each cheap next to what it rides on: an HTTPS connection is in a Set
+// until its TLS handshake completes; a pipelined request gets a field and a shared 'close' handler.)
 
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { type TLSSocket, Server as TlsServer } from 'node:tls';
 import { BUCKETS, bucketOf, drain as drainHistogram } from '../histogram.js';
 import type { WorkerStats } from '../ipc.js';
 
 /** performance.now() when the request reached the app. */
 const STARTED = Symbol('gsup.started');
+/** A pipelined request's response (the request is told when it closes). */
+const RESPONSE = Symbol('gsup.response');
 /** With an access log only: the socket's bytesWritten when the request arrived. */
 const WRITTEN_BEFORE = Symbol('gsup.writtenBefore');
 
@@ -25,6 +29,8 @@ type Timed = ServerResponse & {
   /** Node's own: false when the client asked to close, or HTTP/1.0 without keep-alive. */
   shouldKeepAlive: boolean;
 };
+
+type Queued = IncomingMessage & { [RESPONSE]?: ServerResponse };
 
 /** Told of every finished response (the access log); absent, the request path pays nothing. */
 export interface ResponseLog {
@@ -60,6 +66,18 @@ export class Traffic {
   private draining = false;
   /** While draining: the idle connections the sweep has seen, and since when. */
   private idle = new WeakMap<Socket, Idle>();
+  /** While draining: the connections the sweep has ended (each is ended once). */
+  private readonly ended = new WeakSet<Socket>();
+  /**
+   * Per connection that is to close (drained or shed): the response that says `Connection: close`,
+   * the newest request's on that connection.
+   */
+  private readonly closing = new WeakMap<Socket, ServerResponse>();
+  /**
+   * HTTPS servers' raw connections whose TLS handshake has not completed: counted by net.Server,
+   * but in Node's list of HTTP connections only once the handshake is done.
+   */
+  private readonly handshaking = new Set<Socket>();
   /** When the drain began (for servers whose connection list Node does not expose). */
   private drainStarted = 0;
   /** Keep-alive balance (see `setShare`): connections still to close before the next share. */
@@ -73,6 +91,10 @@ export class Traffic {
   private readonly onResponseClose: (this: Timed) => void;
   /** Shared by every shed connection: `this` is the socket. */
   private readonly onShedClose: () => void;
+  /** Shared by every pipelined request: `this` is the request. */
+  private readonly onQueuedClose: (this: Queued) => void;
+  /** HTTPS only, shared by every raw connection: `this` is the raw socket. */
+  private readonly onHandshakeOver: (this: Socket) => void;
 
   constructor(
     private readonly onRequestDone: (total: number) => void,
@@ -85,6 +107,12 @@ export class Traffic {
     this.onShedClose = () => {
       this.shedding--;
     };
+    this.onQueuedClose = function (this: Queued) {
+      traffic.unanswered(this);
+    };
+    this.onHandshakeOver = function (this: Socket) {
+      traffic.handshaking.delete(this);
+    };
   }
 
   /** Starts counting the requests of an HTTP server. */
@@ -94,6 +122,17 @@ export class Traffic {
     inFront(server, 'request', (req: IncomingMessage, res: ServerResponse) =>
       this.onRequest(req, res as Timed),
     );
+    if (server instanceof TlsServer) {
+      // A TLS handshake costs far more than this, and plain HTTP pays nothing for it.
+      inFront(server, 'connection', (raw: Socket) => {
+        this.handshaking.add(raw);
+        raw.on('close', this.onHandshakeOver);
+      });
+      inFront(server, 'secureConnection', (socket: TLSSocket) => {
+        const raw = (socket as TLSSocket & { _parent?: Socket | null })._parent;
+        if (raw) this.handshaking.delete(raw);
+      });
+    }
   }
 
   /** The servers the worker listens on (attached ones included): their connections are counted. */
@@ -119,11 +158,14 @@ export class Traffic {
   startDraining(): void {
     this.draining = true;
     this.drainStarted = performance.now();
-    // Responses already in flight say it too, where their head has not gone out yet.
+    // Responses already in flight say it too, where their head has not gone out yet, unless a
+    // request is pipelined behind them (its connection closes once idle, after its answer).
     for (const server of this.http) {
       for (const { socket } of connectionList(server)?.all() ?? []) {
         const res = socket && pendingResponse(socket);
-        if (res && !res.headersSent) res.setHeader('Connection', 'close');
+        if (res && !res.headersSent && newestRequest(socket) === res.req) {
+          this.closeAfter(socket, res);
+        }
       }
     }
   }
@@ -172,8 +214,11 @@ export class Traffic {
    * While draining: closes the HTTP connections that have had no request in flight, and read
    * nothing, for at least `idleMs` of consecutive sweeps; returns how many connections remain
    * open. Node's own list says which connections are between requests (a request whose headers
-   * are still arriving is not); bytes read since the last sweep also count as a request on its
-   * way. The request path pays nothing for this: it is all read here, during a drain only.
+   * are still arriving is not; nor, to Node, is a connection that has not sent a byte yet, which
+   * is idle here); bytes read since the last sweep also count as a request on its way. A response
+   * is in flight until its last byte has left the worker (Node detaches it from its connection
+   * then), not when the app ended it. HTTPS connections still in their TLS handshake are closed
+   * the same way. The request path pays nothing for this: it is all read here, during a drain only.
    */
   sweepIdle(idleMs: number): number {
     const now = performance.now();
@@ -184,28 +229,37 @@ export class Traffic {
         if (now - this.drainStarted >= idleMs) server.closeIdleConnections();
         continue;
       }
-      for (const { socket } of list.idle()) {
-        if (!socket || socket.destroyed) continue;
-        const pending = pendingResponse(socket);
-        if (pending && !pending.finished) {
+      const between = new Set(list.idle());
+      for (const conn of list.all()) {
+        const socket = conn.socket;
+        if (!socket || socket.destroyed || this.ended.has(socket)) continue;
+        if ((!between.has(conn) && socket.bytesRead > 0) || pendingResponse(socket)) {
           this.idle.delete(socket);
           continue;
         }
-        const read = socket.bytesRead;
-        const seen = this.idle.get(socket);
-        if (!seen || seen.read !== read) {
-          this.idle.set(socket, { since: now, read });
-          continue;
-        }
-        if (now - seen.since >= idleMs) {
-          this.idle.delete(socket);
+        if (this.quietFor(socket, now, idleMs)) {
+          this.ended.add(socket);
           socket.end();
           // A client that never reads our FIN must not hold the worker.
           setTimeout(() => socket.destroy(), 1000).unref();
         }
       }
     }
+    for (const raw of this.handshaking) {
+      if (this.quietFor(raw, now, idleMs)) raw.destroy();
+    }
     return this.connections;
+  }
+
+  /** Whether the sweeps have seen `socket` read nothing for `idleMs` (the first only notes it). */
+  private quietFor(socket: Socket, now: number, idleMs: number): boolean {
+    const read = socket.bytesRead;
+    const seen = this.idle.get(socket);
+    if (!seen || seen.read !== read) {
+      this.idle.set(socket, { since: now, read });
+      return false;
+    }
+    return now - seen.since >= idleMs;
   }
 
   private onRequest(req: IncomingMessage, res: Timed): void {
@@ -213,10 +267,30 @@ export class Traffic {
     const now = performance.now();
     if (this.inFlight++ === 0) this.busySince = now;
     res[STARTED] = now;
-    if (this.responseLog) res[WRITTEN_BEFORE] = req.socket.bytesWritten;
-    if (this.draining) res.setHeader('Connection', 'close');
-    else if (this.toShed > 0 && res.shouldKeepAlive) this.shedOne(req.socket, res);
+    const socket = req.socket;
+    if (this.responseLog) res[WRITTEN_BEFORE] = socket.bytesWritten;
+    if (this.draining) this.closeAfter(socket, res);
+    else if (this.shedding > 0 && this.sheddingSockets.has(socket)) this.closeAfter(socket, res);
+    else if (this.toShed > 0 && res.shouldKeepAlive) this.shedOne(socket, res);
     res.on('close', this.onResponseClose);
+    // Pipelined behind a response still going out (rare: browsers do not pipeline).
+    if (pendingResponse(socket) !== res) {
+      (req as Queued)[RESPONSE] = res;
+      req.on('close', this.onQueuedClose);
+    }
+  }
+
+  /**
+   * A pipelined request closed. If its connection is gone and its response never got it (the
+   * response before closed the connection: it said `Connection: close`, or its client asked for
+   * that), Node will neither answer it nor emit 'close' on its response, which would stay in
+   * flight for ever and hold a drain until its graceful timeout: it is no longer in flight.
+   */
+  private unanswered(req: Queued): void {
+    const res = req[RESPONSE] as Timed & { _closed?: boolean };
+    if (!req.socket.destroyed || res._closed || res.socket !== null || res.writableFinished) return;
+    res.off('close', this.onResponseClose);
+    if (--this.inFlight === 0) this.busyMs += performance.now() - this.busySince;
   }
 
   /** Says `Connection: close` on this response, so the client knows not to reuse the connection: no request is lost. */
@@ -227,6 +301,23 @@ export class Traffic {
     this.shedding++;
     this.shed++;
     socket.once('close', this.onShedClose);
+    this.closeAfter(socket, res);
+  }
+
+  /**
+   * Says `Connection: close` on `res`, the newest response on its connection. A response before
+   * it that says so too (a client pipelined this request behind it) takes it back while its head
+   * has not gone out: Node closes the connection after a response that says it, and a request
+   * pipelined behind that one reaches the app but is never answered.
+   */
+  private closeAfter(socket: Socket, res: ServerResponse): void {
+    const before = this.closing.get(socket);
+    if (before !== undefined && before !== res) {
+      // Too late: the connection closes after `before`, and the client knows it.
+      if (before.headersSent) return;
+      before.removeHeader('Connection');
+    }
+    this.closing.set(socket, res);
     res.setHeader('Connection', 'close');
   }
 
@@ -253,6 +344,13 @@ function pendingResponse(socket: Socket): ServerResponse | null {
   return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage ?? null;
 }
 
+/** The request whose headers the connection's parser read last (Node's own field), if any. */
+function newestRequest(socket: Socket): IncomingMessage | null {
+  const parser = (socket as Socket & { parser?: { incoming?: IncomingMessage | null } | null })
+    .parser;
+  return parser?.incoming ?? null;
+}
+
 /** Node's list of an http.Server's connections, or null on a Node that does not keep one. */
 function connectionList(server: HttpServer | HttpsServer): ConnectionList | null {
   const key = Object.getOwnPropertySymbols(server).find((s) => s.description === CONNECTIONS);
@@ -273,7 +371,7 @@ type Listener = (...args: any[]) => void;
  * every emit copy the listener array. Named for the frame it adds to a stuck worker's stack. Several listeners, or none,
  * get ours prepended instead, and so does a server whose single listener is later removed.
  */
-function inFront(server: HttpServer | HttpsServer, event: string, first: Listener): void {
+function inFront(server: NetServer, event: string, first: Listener): void {
   const own = server.listeners(event);
   const only = own.length === 1 ? (own[0] as (...args: unknown[]) => unknown) : undefined;
   if (!only) {
