@@ -78,8 +78,6 @@ export class Traffic {
    * but in Node's list of HTTP connections only once the handshake is done.
    */
   private readonly handshaking = new Set<Socket>();
-  /** When the drain began (for servers whose connection list Node does not expose). */
-  private drainStarted = 0;
   /** Keep-alive balance (see `setShare`): connections still to close before the next share. */
   private toShed = 0;
   /** Connections told to close at the end of their response and not closed yet. */
@@ -157,7 +155,6 @@ export class Traffic {
    */
   startDraining(): void {
     this.draining = true;
-    this.drainStarted = performance.now();
     // Responses already in flight say it too, where their head has not gone out yet, unless a
     // request is pipelined behind them (its connection closes once idle, after its answer).
     for (const server of this.http) {
@@ -224,11 +221,9 @@ export class Traffic {
     const now = performance.now();
     for (const server of this.http) {
       const list = connectionList(server);
-      if (!list) {
-        // A Node without the list: its own public sweep, once the drain is idleMs old.
-        if (now - this.drainStarted >= idleMs) server.closeIdleConnections();
-        continue;
-      }
+      // Every Node gsup supports (20 and later) keeps the list; Node's own closeIdleConnections()
+      // does nothing without it either. Idle connections then wait for --graceful-timeout.
+      if (!list) continue;
       const between = new Set(list.idle());
       for (const conn of list.all()) {
         const socket = conn.socket;
