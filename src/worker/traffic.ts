@@ -65,7 +65,7 @@ export class Traffic {
   private listening: NetServer[] = [];
   private draining = false;
   /** While draining: the idle connections the sweep has seen, and since when. */
-  private idle = new WeakMap<Socket, Idle>();
+  private readonly idle = new WeakMap<Socket, Idle>();
   /** While draining: the connections the sweep has ended (each is ended once). */
   private readonly ended = new WeakSet<Socket>();
   /**
@@ -285,7 +285,12 @@ export class Traffic {
     const res = req[RESPONSE] as Timed & { _closed?: boolean };
     if (!req.socket.destroyed || res._closed || res.socket !== null || res.writableFinished) return;
     res.off('close', this.onResponseClose);
-    if (--this.inFlight === 0) this.busyMs += performance.now() - this.busySince;
+    this.leave(performance.now());
+  }
+
+  /** A request is no longer in flight; busy time ends with the last one. */
+  private leave(now: number): void {
+    if (--this.inFlight === 0) this.busyMs += now - this.busySince;
   }
 
   /** Says `Connection: close` on this response, so the client knows not to reuse the connection: no request is lost. */
@@ -318,7 +323,7 @@ export class Traffic {
 
   private responseDone(res: Timed): void {
     const now = performance.now();
-    if (--this.inFlight === 0) this.busyMs += now - this.busySince;
+    this.leave(now);
     const cls = ((res.statusCode / 100) | 0) - 1;
     if (cls >= 0 && cls < 5) this.status[cls as 0 | 1 | 2 | 3 | 4]++;
     const ms = now - res[STARTED];
