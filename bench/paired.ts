@@ -6,14 +6,20 @@
 // workers' context switches, how unevenly the workers shared the CPU, and how much of the machine
 // sat idle. The throughput bench (`npm run bench`) starts every setup afresh each round instead.
 
-import { readFileSync } from 'node:fs';
-import { childPids, clockTicks, cpuTicks } from '../harness/procfs.js';
+import {
+  childPids,
+  clockTicks,
+  contextSwitches,
+  cpuTicks,
+  machineTicks,
+  reapedChildrenTicks,
+} from '../harness/procfs.js';
 import { autogroupOff } from './fairness.js';
 import { options as readOptions, runMain } from './main.js';
 import { PAIRED_USAGE, parsePairedOptions } from './options.js';
 import { killAll, type Server, startServer, stopServer } from './process.js';
 import { environment, save, shellLine } from './results.js';
-import { SETUPS } from './setups.js';
+import { SETUPS, unknownSetups } from './setups.js';
 import { median } from './stats.js';
 import { killWrk, type Mode, runWrk, wrkCommand, wrkVersion } from './wrk.js';
 
@@ -43,11 +49,9 @@ async function main(argv: string[]): Promise<number> {
     console.error('bench:paired: wrk is not installed; install it with `apt-get install wrk`');
     return 1;
   }
-  const unknown = options.setups.filter((s) => !SETUPS.some((x) => x.name === s));
-  if (unknown.length > 0) {
-    console.error(
-      `bench:paired: unknown setup ${unknown.join(', ')} (setups: ${SETUPS.map((s) => s.name)})`,
-    );
+  const unknown = unknownSetups(options.setups);
+  if (unknown) {
+    console.error(`bench:paired: ${unknown}`);
     return 2;
   }
   const setups = options.setups.map((name) => SETUPS.find((s) => s.name === name)!);
@@ -196,35 +200,6 @@ function snapshot(primary: number, workers: number[]) {
     switches: workers.reduce((a, w) => a + contextSwitches(w), 0),
     machine: machineTicks(),
   };
-}
-
-/** cutime + cstime of this process: the CPU of children it has waited for (each wrk run). */
-function reapedChildrenTicks(): number {
-  const stat = readFileSync('/proc/self/stat', 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // proc(5): cutime is field 16, cstime field 17; f[0] is field 3.
-  return Number(f[13]) + Number(f[14]);
-}
-
-/** Voluntary and involuntary context switches of a process so far. */
-function contextSwitches(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
-    const n = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
-    return Number(v ?? 0) + Number(n ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** All CPUs' ticks so far, and their idle (and iowait) part, from /proc/stat. */
-function machineTicks(): { total: number; idle: number } {
-  // user, nice, system, idle, iowait, irq, softirq, steal (guest time is already in user).
-  const cpu =
-    readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1, 9) ?? [];
-  const n = cpu.map(Number);
-  return { total: n.reduce((a, b) => a + b, 0), idle: (n[3] ?? 0) + (n[4] ?? 0) };
 }
 
 runMain('bench:paired', main, () => {

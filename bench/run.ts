@@ -12,7 +12,7 @@ import { hasPm2, PM2_INSTALL } from './pm2.js';
 import { killAll, startServer, stopServer } from './process.js';
 import { type RatioCheck, ratios, type Summaries, table } from './report.js';
 import { environment, save, shellLine } from './results.js';
-import { SETUPS, type Setup } from './setups.js';
+import { SETUPS, type Setup, unknownSetups } from './setups.js';
 import { summarise } from './stats.js';
 import {
   killWrk,
@@ -45,11 +45,9 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const unknown = options.setups.filter((s) => !SETUPS.some((x) => x.name === s));
-  if (unknown.length > 0) {
-    console.error(
-      `bench: unknown setup ${unknown.join(', ')} (setups: ${SETUPS.map((s) => s.name)})`,
-    );
+  const unknown = unknownSetups(options.setups);
+  if (unknown) {
+    console.error(`bench: ${unknown}`);
     return 2;
   }
   const setups = SETUPS.filter(

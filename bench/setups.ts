@@ -90,3 +90,10 @@ export const SETUPS: Setup[] = [
     argv: (n) => [...tsx, here('servers/gunicorn.ts'), String(n)],
   },
 ];
+
+/** Why `names` cannot be run, naming the setups there are; null when every name is a setup. */
+export function unknownSetups(names: readonly string[]): string | null {
+  const unknown = names.filter((n) => !SETUPS.some((s) => s.name === n));
+  if (unknown.length === 0) return null;
+  return `unknown setup ${unknown.join(', ')} (setups: ${SETUPS.map((s) => s.name)})`;
+}

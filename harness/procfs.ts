@@ -41,6 +41,34 @@ export function cpuTicks(pid: number): number | null {
   return f ? Number(f[11]) + Number(f[12]) : null;
 }
 
+/** cutime + cstime of this process: the CPU of children it has waited for (each wrk run). */
+export function reapedChildrenTicks(): number {
+  const f = statFields('self');
+  // proc(5): cutime is field 16, cstime field 17; f[0] is field 3.
+  return f ? Number(f[13]) + Number(f[14]) : 0;
+}
+
+/** Voluntary and involuntary context switches of a process so far. */
+export function contextSwitches(pid: number): number {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const v = /^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
+    const n = /^nonvoluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1];
+    return Number(v ?? 0) + Number(n ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** All CPUs' ticks so far, and their idle (and iowait) part, from /proc/stat. */
+export function machineTicks(): { total: number; idle: number } {
+  // user, nice, system, idle, iowait, irq, softirq, steal (guest time is already in user).
+  const cpu =
+    readFileSync('/proc/stat', 'utf8').split('\n')[0]?.trim().split(/\s+/).slice(1, 9) ?? [];
+  const n = cpu.map(Number);
+  return { total: n.reduce((a, b) => a + b, 0), idle: (n[3] ?? 0) + (n[4] ?? 0) };
+}
+
 /** VmRSS in kB from /proc/PID/status; null when gone. */
 export function rssKb(pid: number): number | null {
   try {
