@@ -11,6 +11,20 @@ import test from 'ava';
 import { Traffic } from '../src/worker/traffic.js';
 import { until } from './helpers.js';
 
+/** A Traffic counting the requests and connections of one server, as a worker's runtime does. */
+function counted(server: http.Server | https.Server): Traffic {
+  const traffic = new Traffic(() => undefined);
+  traffic.attach(server);
+  traffic.countConnectionsOf([server]);
+  return traffic;
+}
+
+/** Listens on an ephemeral loopback port and resolves with it. */
+async function listening(server: net.Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return (server.address() as net.AddressInfo).port;
+}
+
 /** A raw client: what it has read so far, and whether the server closed it. */
 function rawClient(port: number) {
   const socket = net.connect(port, '127.0.0.1');
@@ -28,7 +42,6 @@ function rawClient(port: number) {
 }
 
 test('draining: the sweep ends only idle keep-alive connections; in flight, half-sent and upgraded ones stay; the last close is reported', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const held: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     if (req.url === '/hold') {
@@ -42,11 +55,9 @@ test('draining: the sweep ends only idle keep-alive connections; in flight, half
     // The app's protocol: it closes its side when the client closes its own.
     socket.on('end', () => socket.end());
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const traffic = counted(server);
+  const port = await listening(server);
   t.teardown(() => server.close());
-  const port = (server.address() as net.AddressInfo).port;
 
   const idle = rawClient(port);
   const busy = rawClient(port);
@@ -107,14 +118,14 @@ test('connections of every server the worker listens on are counted, not only th
   const extra = new net.Server((socket) => app.emit('connection', socket));
   traffic.attach(app);
   traffic.countConnectionsOf([app, extra]);
-  await new Promise<void>((r) => app.listen(0, '127.0.0.1', () => r()));
-  await new Promise<void>((r) => extra.listen(0, '127.0.0.1', () => r()));
+  const appPort = await listening(app);
+  const extraPort = await listening(extra);
   t.teardown(() => {
     app.close();
     extra.close();
   });
-  const a = rawClient((app.address() as net.AddressInfo).port);
-  const b = rawClient((extra.address() as net.AddressInfo).port);
+  const a = rawClient(appPort);
+  const b = rawClient(extraPort);
   await Promise.all([a.connected, b.connected]);
   b.socket.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
   await until('the extra socket’s request is answered by the app', () =>
@@ -154,21 +165,14 @@ async function drain(
   });
 }
 
-async function listening(server: net.Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return (server.address() as net.AddressInfo).port;
-}
-
 const answers = (text: string) => text.match(/answer \/\w/g) ?? [];
 
 test('draining: pipelined requests in flight when the drain starts are all answered, and the drain ends', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const held: Array<() => void> = [];
   const server = http.createServer((req, res) => {
     held.push(() => res.end(`answer ${req.url}\n`));
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const client = rawClient(await listening(server));
   t.teardown(() => client.socket.destroy());
   await client.connected;
@@ -182,12 +186,10 @@ test('draining: pipelined requests in flight when the drain starts are all answe
 });
 
 test('draining: requests pipelined on a connection during the drain are all answered', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const server = http.createServer((req, res) => {
     setTimeout(() => res.end(`answer ${req.url}\n`), 50);
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const client = rawClient(await listening(server));
   t.teardown(() => client.socket.destroy());
   await client.connected;
@@ -207,12 +209,10 @@ test('draining: requests pipelined on a connection during the drain are all answ
 });
 
 test('keep-alive balance: a shed connection whose client pipelines gets every answer', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const server = http.createServer((req, res) => {
     setTimeout(() => res.end(`answer ${req.url}\n`), 50);
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const port = await listening(server);
   t.teardown(() => server.close());
   const other = rawClient(port);
@@ -232,10 +232,8 @@ test('keep-alive balance: a shed connection whose client pipelines gets every an
 });
 
 test('draining: a connection that never sent a byte (a preconnect) is closed like an idle one', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const server = http.createServer((_req, res) => res.end('ok'));
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const client = rawClient(await listening(server));
   t.teardown(() => client.socket.destroy());
   await client.connected;
@@ -246,13 +244,11 @@ test('draining: a connection that never sent a byte (a preconnect) is closed lik
 
 test('draining: an ended response still being written to a slow client is not cut', async (t) => {
   const size = 16 * 1024 * 1024;
-  const traffic = new Traffic(() => undefined);
   const server = http.createServer((_req, res) => {
     res.setHeader('Content-Length', size);
     res.end(Buffer.alloc(size, 97));
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const socket = net.connect(await listening(server), '127.0.0.1');
   t.teardown(() => socket.destroy());
   socket.on('error', () => undefined);
@@ -272,11 +268,9 @@ test('draining: an ended response still being written to a slow client is not cu
 });
 
 test('draining: an HTTPS connection still in its TLS handshake does not hold the drain', async (t) => {
-  const traffic = new Traffic(() => undefined);
   // No certificate: no handshake can complete, and this client never starts one.
   const server = https.createServer({}, (_req, res) => res.end('ok'));
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const client = rawClient(await listening(server));
   t.teardown(() => client.socket.destroy());
   await client.connected;
@@ -286,7 +280,6 @@ test('draining: an HTTPS connection still in its TLS handshake does not hold the
 });
 
 test('draining: a request pipelined behind a response whose Connection: close is already out leaves nothing in flight', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
     seen.push(req.url ?? '');
@@ -295,8 +288,7 @@ test('draining: a request pipelined behind a response whose Connection: close is
     res.write('answer');
     setTimeout(() => res.end(' /a\n'), 200);
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const client = rawClient(await listening(server));
   t.teardown(() => client.socket.destroy());
   await client.connected;
@@ -313,13 +305,11 @@ test('draining: a request pipelined behind a response whose Connection: close is
 });
 
 test('a pipelined request whose body the app read before its turn is counted once, when answered', async (t) => {
-  const traffic = new Traffic(() => undefined);
   const server = http.createServer((req, res) => {
     if (req.url === '/a') setTimeout(() => res.end('answer /a\n'), 200);
     else req.resume().on('end', () => res.end('answer /b\n'));
   });
-  traffic.attach(server);
-  traffic.countConnectionsOf([server]);
+  const traffic = counted(server);
   const client = rawClient(await listening(server));
   t.teardown(() => {
     client.socket.destroy();
