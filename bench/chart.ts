@@ -19,6 +19,8 @@ const COLORS: Record<string, string> = {
   single: '#9e9e9e',
   cluster: '#f9a825',
   bare: '#90caf9',
+  'bare-even': '#bbdefb',
+  'gsup-no-balance': '#5e92f3',
   pm2: '#ef5350',
   gunicorn: '#66bb6a',
   gsup: '#1565c0',

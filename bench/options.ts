@@ -12,7 +12,7 @@ Gunicorn (sync workers, WSGI) and gsup, serving the same hello app, under wrk ke
 Connection: close load on 127.0.0.1, and draws the medians as an SVG chart.
 
   --workers N[,N...]   workers per setup, one comparison per value (default 2)
-  --rounds R           interleaved rounds; medians are taken over them (default 3)
+  --rounds R           interleaved rounds; medians are taken over them (default 5)
   --duration S         seconds per wrk run (default 5)
   --warmup S           seconds of unrecorded load after each start, 0 for none (default 1)
   --connections C      wrk -c (default 50)
@@ -39,7 +39,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     args: argv,
     options: {
       workers: { type: 'string', default: '2' },
-      rounds: { type: 'string', default: '3' },
+      rounds: { type: 'string', default: '5' },
       duration: { type: 'string', default: '5' },
       warmup: { type: 'string', default: '1' },
       connections: { type: 'string', default: '50' },

@@ -67,7 +67,8 @@ async function main(argv: string[]): Promise<number> {
     setups.map((s) => [s.name, Object.fromEntries(options.modes.map((m) => [m, []]))]),
   );
   try {
-    for (const s of setups) servers.push(await startServer(s.name, s.argv(options.workers)));
+    for (const s of setups)
+      servers.push(await startServer(s.name, s.argv(options.workers, options.connections)));
     const wrkOptions = { connections: options.connections, threads: options.threads };
     for (const server of servers) {
       const warm = { ...wrkOptions, duration: 2, mode: 'keep-alive' as const, port: server.port };
@@ -147,7 +148,10 @@ async function main(argv: string[]): Promise<number> {
     {
       environment: { ...env, autogroup: autogroup.state },
       options: settings,
-      setups: setups.map((s) => ({ name: s.name, command: shellLine(s.argv(options.workers)) })),
+      setups: setups.map((s) => ({
+        name: s.name,
+        command: shellLine(s.argv(options.workers, options.connections)),
+      })),
       summary,
       samples: results,
     },

@@ -80,7 +80,7 @@ async function measure(
   setup: Setup,
   options: ReloadOptions,
 ): Promise<{ seconds: number; wrk: WrkResult; failed: number }> {
-  const server = await startServer(setup.name, setup.argv(options.workers));
+  const server = await startServer(setup.name, setup.argv(options.workers, options.connections));
   const reloader = RELOADERS[setup.name];
   if (!reloader) throw new Error(`no reloader for ${setup.name}`);
   try {

@@ -14,43 +14,56 @@ export interface RatioCheck {
   value: number;
   floor: number | null;
   pass: boolean;
+  /** Why a ratio that would have a floor has none. */
+  note?: string;
 }
 
 /**
- * What gsup must reach against baselines measured in the same run (issue 11: 0.97× bare). Informational: printed as
- * PASS/FAIL, never the exit code, since a busy machine can miss them without a regression.
+ * What gsup must reach against baselines measured in the same run (issue 11: 0.97× bare).
+ * Informational: printed as PASS/FAIL, never the exit code, since a busy machine can miss them
+ * without a regression.
+ *
+ * With keep-alive, how the connections spread over the workers moves throughput by itself (on
+ * this 2-core machine, where wrk shares the cores, bare with an even spread serves about 5 % less
+ * than bare with the kernel's uneven one: docs/benchmarks.md, section 1). gsup's keep-alive
+ * balance evens the spread, the kernel does not; so the request path is held to bare with the
+ * same spread: gsup to `bare-even`, and `gsup-no-balance` to `bare`. gsup ÷ bare is still
+ * printed, without a floor when bare-even is in the run.
  */
 const FLOORS: Record<Mode, Record<string, number>> = {
-  'keep-alive': { bare: 0.97 },
-  close: { bare: 0.97, cluster: 1.4 },
+  'keep-alive': { 'gsup/bare-even': 0.97, 'gsup-no-balance/bare': 0.97, 'gsup/bare': 0.97 },
+  close: { 'gsup/bare': 0.97, 'gsup/cluster': 1.4, 'gsup-no-balance/bare': 0.97 },
 };
 
 /** The setups gsup is compared with, in the order the ratios are printed. */
-const BASELINES = ['single', 'cluster', 'bare', 'pm2', 'gunicorn'];
+const BASELINES = ['single', 'cluster', 'bare', 'bare-even', 'pm2', 'gunicorn'];
 /** gsup with keep-alive balance off (bench/setups.ts): its ratio to bare is the request path's cost alone. */
 const NO_BALANCE = 'gsup-no-balance';
 
 /**
  * gsup's median req/s over each baseline's measured in the same run, per mode, with the floor
- * check where one exists. Baselines not in this run (--setups) are skipped.
+ * check where one exists. Baselines not in this run (--setups) are skipped. Pure; unit-tested.
  */
 export function ratios(summaries: Summaries, modes: Mode[]): RatioCheck[] {
   const gsup = summaries.gsup;
-  if (!gsup) return [];
-  const check = (mode: Mode, name: string, of: Summaries[string], baseline: string) => {
+  const even = summaries['bare-even'] !== undefined;
+  const check = (mode: Mode, name: string, baseline: string): RatioCheck[] => {
+    const of = summaries[name];
     const base = summaries[baseline];
-    if (!base) return [];
+    if (!of || !base) return [];
+    const ratio = `${name}/${baseline}`;
     const value = of[mode].rps.median / base[mode].rps.median;
-    const floor = FLOORS[mode]?.[baseline] ?? null;
-    return [
-      { mode, ratio: `${name}/${baseline}`, value, floor, pass: floor === null || value >= floor },
-    ];
+    // The spreads differ: the floor is on gsup/bare-even.
+    const spreadsDiffer = mode === 'keep-alive' && ratio === 'gsup/bare' && even;
+    const floor = spreadsDiffer ? null : (FLOORS[mode][ratio] ?? null);
+    const pass = floor === null || value >= floor;
+    if (!spreadsDiffer) return [{ mode, ratio, value, floor, pass }];
+    return [{ mode, ratio, value, floor, pass, note: 'kernel spread vs even: see gsup/bare-even' }];
   };
-  const plain = summaries[NO_BALANCE];
   return modes.flatMap((mode) => [
-    ...BASELINES.flatMap((b) => check(mode, 'gsup', gsup, b)),
+    ...(gsup ? BASELINES.flatMap((b) => check(mode, 'gsup', b)) : []),
     // The request path alone, against the same process model without it.
-    ...(plain ? check(mode, NO_BALANCE, plain, 'bare') : []),
+    ...check(mode, NO_BALANCE, 'bare'),
   ]);
 }
 
@@ -98,8 +111,12 @@ export function table({
   ];
   for (const c of checks) {
     const verdict =
-      c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${c.pass ? 'PASS' : 'FAIL'}`;
-    lines.push(`${c.mode.padEnd(10)}  ${c.ratio.padEnd(14)}  ${c.value.toFixed(2)}×${verdict}`);
+      c.floor === null
+        ? c.note
+          ? `  (${c.note})`
+          : ''
+        : `  (floor ${c.floor.toFixed(2)}×)  ${c.pass ? 'PASS' : 'FAIL'}`;
+    lines.push(`${c.mode.padEnd(10)}  ${c.ratio.padEnd(20)}  ${c.value.toFixed(2)}×${verdict}`);
   }
   return lines.join('\n');
 }

@@ -115,7 +115,7 @@ async function measure(workers: number, options: BenchOptions, setups: Setup[]):
     const shift = (round - 1) % setups.length;
     const order = [...setups.slice(shift), ...setups.slice(0, shift)];
     for (const setup of order) {
-      const server = await startServer(setup.name, setup.argv(workers));
+      const server = await startServer(setup.name, setup.argv(workers, options.connections));
       try {
         if (options.warmup > 0) {
           const warm = {
@@ -171,7 +171,7 @@ function prerequisites(setups: Setup[]): string | null {
 }
 
 function describe(setup: Setup): { name: string; describe: string; command: string } {
-  return { name: setup.name, describe: setup.describe, command: shellLine(setup.argv('N')) };
+  return { name: setup.name, describe: setup.describe, command: shellLine(setup.argv('N', 'C')) };
 }
 
 // Whatever happens, no server may outlive the benchmark.

@@ -8,7 +8,8 @@ const tsx = [node, '--import=tsx'];
 export interface Setup {
   name: string;
   describe: string;
-  argv: (workers: number | string) => string[];
+  /** The command, for `workers` workers under wrk's `connections` connections. */
+  argv: (workers: number | string, connections: number | string) => string[];
 }
 
 /** `gsup start bench/hello.js -w N -b 127.0.0.1:0 --no-tui`, its log as typed JSON events. */
@@ -39,6 +40,15 @@ export const SETUPS: Setup[] = [
     name: 'bare',
     describe: 'shared fd, no supervisor',
     argv: (n) => [node, here('servers/bare.js'), String(n)],
+  },
+  {
+    // bare with the spread of keep-alive connections that gsup's balance makes: each worker keeps
+    // at most its share of wrk's connections (bench/servers/bare-worker.js). How connections
+    // spread over the workers moves keep-alive throughput by itself (docs/benchmarks.md, section
+    // 1), so against `gsup` this one compares the request path with the spread held equal.
+    name: 'bare-even',
+    describe: "bare, each worker keeping at most its share of wrk's keep-alive connections",
+    argv: (n, c) => [node, here('servers/bare.js'), String(n), share(n, c)],
   },
   { name: 'gsup', describe: 'gsup start', argv: gsupArgv },
   {
@@ -90,6 +100,13 @@ export const SETUPS: Setup[] = [
     argv: (n) => [...tsx, here('servers/gunicorn.ts'), String(n)],
   },
 ];
+
+/** Each worker's share of `connections`, rounded up as gsup's balance rounds it. */
+function share(workers: number | string, connections: number | string): string {
+  return typeof workers === 'number' && typeof connections === 'number'
+    ? String(Math.ceil(connections / workers))
+    : `ceil(${connections}/${workers})`;
+}
 
 /** Why `names` cannot be run, naming the setups there are; null when every name is a setup. */
 export function unknownSetups(names: readonly string[]): string | null {

@@ -1,7 +1,7 @@
 // Setup 3: gsup's process model with nothing else: a primary binds one socket without listening,
 // and N children listen and accept on their inherited copy. No IPC, heartbeats, counters or
 // respawns, so this is the ceiling gsup's design can reach.
-// Usage: node bare.js N
+// Usage: node bare.js N [SHARE]   (SHARE: see bare-worker.js, the `bare-even` setup)
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { createInterface } from 'node:readline';
@@ -10,6 +10,7 @@ import { announce, exitWithParent } from './announce.js';
 
 exitWithParent();
 const workers = Number(process.argv[2]);
+const env = process.argv[3] ? { ...process.env, BARE_SHARE: process.argv[3] } : process.env;
 // Node's bind-without-listen (what cluster's SCHED_NONE and gsup use): returns an errno on error.
 const handle = net._createServerHandle('127.0.0.1', 0, 4);
 if (typeof handle === 'number') {
@@ -29,6 +30,7 @@ for (let i = 0; i < workers; i++) {
   const child = spawn(process.execPath, [worker], {
     stdio: ['pipe', 'pipe', 'inherit', handle.fd],
     detached: true,
+    env,
   });
   createInterface({ input: child.stdout }).once('line', () => {
     ready++;
