@@ -83,7 +83,21 @@ async function main(argv: string[]): Promise<number> {
         ) as Record<Mode, ReturnType<typeof summarise>>,
       ]),
     );
-    const checks = ratios(summaries, modes);
+    const rounds = Object.fromEntries(
+      setups.map(({ name }) => [
+        name,
+        Object.fromEntries(
+          modes.map((mode) => [
+            mode,
+            runs
+              .filter((r) => r.setup === name && r.mode === mode)
+              .sort((a, b) => a.round - b.round)
+              .map((r) => r.rps),
+          ]),
+        ),
+      ]),
+    );
+    const checks = ratios(summaries, modes, rounds);
     console.log(table({ workers, options, summaries, setups, modes, checks }));
     results.push({ workers, summaries, ratios: checks, runs });
   }

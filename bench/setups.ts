@@ -43,9 +43,9 @@ export const SETUPS: Setup[] = [
   },
   {
     // bare with the spread of keep-alive connections that gsup's balance makes: each worker keeps
-    // at most its share of wrk's connections (bench/servers/bare-worker.js). How connections
-    // spread over the workers moves keep-alive throughput by itself (docs/benchmarks.md, section
-    // 1), so against `gsup` this one compares the request path with the spread held equal.
+    // at most its share of wrk's connections (bench/servers/bare-worker.js). Against `bare`, what
+    // the even spread alone does to throughput; against `gsup`, the request path with the spread
+    // held equal (docs/benchmarks.md, section 1).
     name: 'bare-even',
     describe: "bare, each worker keeping at most its share of wrk's keep-alive connections",
     argv: (n, c) => [node, here('servers/bare.js'), String(n), share(n, c)],

@@ -15,8 +15,8 @@ server.listen({ fd: 3, backlog: BACKLOG }, () => {
 });
 
 /**
- * The app, answering `Connection: close` on one connection per response while this worker holds
- * more than `share` connections not already closing: the client reconnects, and the kernel lands
+ * The app, answering `Connection: close` on one keep-alive connection per response while this
+ * worker holds more than `share` connections not already closing: the client reconnects, and the kernel lands
  * the connection on some worker, until each holds its share. It is what gsup's keep-alive balance
  * does, with the share fixed instead of told by a supervisor, so that bare can be measured with
  * the spread of connections gsup makes. The count is net.Server's own, as in gsup's worker.
@@ -27,7 +27,7 @@ function evened(app, share) {
   const closed = () => pending--;
   return (req, res) => {
     const socket = req.socket;
-    if (server._connections - pending > share && !closing.has(socket)) {
+    if (res.shouldKeepAlive && server._connections - pending > share && !closing.has(socket)) {
       closing.add(socket);
       pending++;
       socket.once('close', closed);
