@@ -219,6 +219,9 @@ Starts each setup once, then alternates short wrk runs between them on 127.0.0.1
 reversed every round), and prints per setup: median req/s, the median of the per-round ratios to
 the first setup, and what a request cost from /proc: CPU of the workers, of the primary and of
 wrk, the workers' context switches, how unevenly the workers shared the CPU, and the idle CPU.
+Under the table, each ratio's 90 % interval (bootstrap over the rounds), for req/s and for the
+workers' CPU per request: on a noisy machine, run enough rounds that it is narrower than what
+you want to tell apart.
 
   --setups A,B,...     setups to compare, the first is the baseline (default bare,gsup)
   --workers N          workers per setup (default 2)

@@ -20,7 +20,7 @@ import { PAIRED_USAGE, parsePairedOptions } from './options.js';
 import { killAll, type Server, startServer, stopServer } from './process.js';
 import { environment, save, shellLine } from './results.js';
 import { SETUPS, unknownSetups } from './setups.js';
-import { median } from './stats.js';
+import { median, medianInterval } from './stats.js';
 import { killWrk, type Mode, runWrk, wrkCommand, wrkVersion } from './wrk.js';
 
 /** What one wrk run of one setup cost, per request. */
@@ -102,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
     console.log(
       'setup              req/s   ratio              worker µs/req  primary µs/req  wrk µs/req  ctx sw/1k req  unevenness  idle',
     );
+    // How far each median ratio can be trusted (bootstrap over the rounds), under the table.
+    const trust: string[] = [];
     for (const s of setups) {
       const samples = results[s.name]?.[mode] ?? [];
       const base = results[baseline]?.[mode] ?? [];
@@ -122,7 +124,16 @@ async function main(argv: string[]): Promise<number> {
         idle: m((x) => x.idle),
         errors: samples.reduce((a, x) => a + x.errors, 0),
       };
-      summary.push(row);
+      const costs = samples.map((x, i) => x.workerUs / (base[i]?.workerUs ?? Number.NaN));
+      const within = medianInterval(ratios);
+      const cost = { median: median(costs), ...medianInterval(costs) };
+      summary.push({ ...row, ratioLow: within.low, ratioHigh: within.high, workerUsRatio: cost });
+      if (s.name !== baseline)
+        trust.push(
+          `  ${s.name}/${baseline}: req/s per round ${row.ratio.toFixed(3)}, 90 % interval ` +
+            `${within.low.toFixed(3)}–${within.high.toFixed(3)}; workers' µs/req per round ` +
+            `${cost.median.toFixed(3)}, ${cost.low.toFixed(3)}–${cost.high.toFixed(3)}`,
+        );
       const ratio =
         s.name === baseline
           ? '—'
@@ -142,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
         ].join(''),
       );
     }
+    for (const line of trust) console.log(line);
   }
   const { help: _help, ...settings } = options;
   const file = save(

@@ -32,3 +32,31 @@ export function summarise(runs: WrkResult[]): Summary {
     non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
   };
 }
+
+/**
+ * How far the median of `values` can be trusted: the middle `level` of the medians of `resamples`
+ * bootstrap resamples (drawn with replacement, as many as there are values). The generator is
+ * seeded, so the same values give the same interval. Pure; unit-tested.
+ */
+export function medianInterval(
+  values: readonly number[],
+  { level = 0.9, resamples = 2000, seed = 1 } = {},
+): { low: number; high: number } {
+  if (values.length === 0) return { low: Number.NaN, high: Number.NaN };
+  // Park and Miller's minimal standard generator: small, seeded, good enough to resample.
+  let state = seed;
+  const next = () => {
+    state = (state * 16807) % 2147483647;
+    return state / 2147483647;
+  };
+  const medians: number[] = [];
+  const draw = new Array<number>(values.length);
+  for (let k = 0; k < resamples; k++) {
+    for (let i = 0; i < values.length; i++)
+      draw[i] = values[Math.floor(next() * values.length)] ?? Number.NaN;
+    medians.push(median(draw));
+  }
+  medians.sort((a, b) => a - b);
+  const tail = Math.floor(((1 - level) / 2) * resamples);
+  return { low: medians[tail] ?? Number.NaN, high: medians[resamples - 1 - tail] ?? Number.NaN };
+}

@@ -7,7 +7,7 @@ import test from 'ava';
 import { type Server, startServer, stopServer } from '../bench/process.js';
 import { ratios, type Summaries } from '../bench/report.js';
 import { SETUPS } from '../bench/setups.js';
-import type { Summary } from '../bench/stats.js';
+import { medianInterval, type Summary } from '../bench/stats.js';
 import { childPids, connectionsByPid } from '../harness/procfs.js';
 import { until } from './helpers.js';
 
@@ -113,4 +113,15 @@ test('bare-even: each bare worker ends up holding its share of the keep-alive co
     agent.destroy();
     if (server) await stopServer(server);
   }
+});
+
+test('the median interval holds the median, narrows with more rounds, and repeats itself', (t) => {
+  t.deepEqual(medianInterval([0.98, 0.98, 0.98]), { low: 0.98, high: 0.98 });
+  // A spread of rounds as this machine gives them: 0.70 to 1.30 around 1.00.
+  const rounds = (n: number) => Array.from({ length: n }, (_, i) => 0.7 + (0.6 * i) / (n - 1));
+  const few = medianInterval(rounds(11));
+  const many = medianInterval(rounds(151));
+  for (const ci of [few, many]) t.true(ci.low <= 1 && 1 <= ci.high, JSON.stringify(ci));
+  t.true(many.high - many.low < few.high - few.low);
+  t.deepEqual(medianInterval(rounds(11)), few);
 });
