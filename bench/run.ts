@@ -72,31 +72,25 @@ async function main(argv: string[]): Promise<number> {
   }> = [];
   for (const workers of options.workers) {
     const runs = await measure(workers, options, setups);
-    const summaries = Object.fromEntries(
-      setups.map(({ name }) => [
-        name,
-        Object.fromEntries(
-          modes.map((mode) => [
-            mode,
-            summarise(runs.filter((r) => r.setup === name && r.mode === mode)),
-          ]),
-        ) as Record<Mode, ReturnType<typeof summarise>>,
-      ]),
-    );
-    const rounds = Object.fromEntries(
-      setups.map(({ name }) => [
-        name,
-        Object.fromEntries(
-          modes.map((mode) => [
-            mode,
-            runs
-              .filter((r) => r.setup === name && r.mode === mode)
-              .sort((a, b) => a.round - b.round)
-              .map((r) => r.rps),
-          ]),
-        ),
-      ]),
-    );
+    // Per setup and mode: its runs, in round order.
+    const each = <T>(f: (runs: Run[]) => T): Record<string, Record<Mode, T>> =>
+      Object.fromEntries(
+        setups.map(({ name }) => [
+          name,
+          Object.fromEntries(
+            modes.map((mode) => [
+              mode,
+              f(
+                runs
+                  .filter((r) => r.setup === name && r.mode === mode)
+                  .sort((x, y) => x.round - y.round),
+              ),
+            ]),
+          ) as Record<Mode, T>,
+        ]),
+      );
+    const summaries = each(summarise);
+    const rounds = each((own) => own.map((r) => r.rps));
     const checks = ratios(summaries, modes, rounds);
     console.log(table({ workers, options, summaries, setups, modes, checks }));
     results.push({ workers, summaries, ratios: checks, runs });

@@ -16,10 +16,11 @@ server.listen({ fd: 3, backlog: BACKLOG }, () => {
 
 /**
  * The app, answering `Connection: close` on one keep-alive connection per response while this
- * worker holds more than `share` connections not already closing: the client reconnects, and the kernel lands
- * the connection on some worker, until each holds its share. It is what gsup's keep-alive balance
- * does, with the share fixed instead of told by a supervisor, so that bare can be measured with
- * the spread of connections gsup makes. The count is net.Server's own, as in gsup's worker.
+ * worker holds more than `share` connections not already closing: the client reconnects, and the
+ * kernel lands the connection on some worker, until each holds its share. It is what gsup's
+ * keep-alive balance does, with the share fixed instead of told by a supervisor, so that bare can
+ * be measured with the spread of connections gsup makes. The count is net.Server's own, as in
+ * gsup's worker.
  */
 function evened(app, share) {
   const closing = new WeakSet();
