@@ -227,6 +227,8 @@ you want to tell apart.
   --workers N          workers per setup (default 2)
   --modes M[,M]        keep-alive, close or both (default keep-alive,close)
   --pairs P            rounds per mode (default 10)
+  --restart-every K    start every setup afresh every K rounds, 0 for never (default 10): which
+                       CPU a process lands on holds for its life, and biases a whole run
   --duration S         seconds per wrk run (default 2)
   --connections C      wrk -c (default 50)
   --threads T          wrk -t (default 1)
@@ -238,6 +240,7 @@ export interface PairedOptions {
   workers: number;
   modes: Mode[];
   pairs: number;
+  restartEvery: number;
   duration: number;
   connections: number;
   threads: number;
@@ -252,6 +255,7 @@ export function parsePairedOptions(argv: string[]): PairedOptions {
       workers: { type: 'string', default: '2' },
       modes: { type: 'string', default: 'keep-alive,close' },
       pairs: { type: 'string', default: '10' },
+      'restart-every': { type: 'string', default: '10' },
       duration: { type: 'string', default: '2' },
       connections: { type: 'string', default: '50' },
       threads: { type: 'string', default: '1' },
@@ -272,6 +276,7 @@ export function parsePairedOptions(argv: string[]): PairedOptions {
     workers: int('--workers', values.workers, 1),
     modes: modes as Mode[],
     pairs: int('--pairs', values.pairs, 1),
+    restartEvery: int('--restart-every', values['restart-every'], 0),
     duration: seconds('--duration', values.duration, 1),
     connections: int('--connections', values.connections, 1),
     threads: int('--threads', values.threads, 1),

@@ -66,16 +66,26 @@ async function main(argv: string[]): Promise<number> {
   const results: Record<string, Record<string, Sample[]>> = Object.fromEntries(
     setups.map((s) => [s.name, Object.fromEntries(options.modes.map((m) => [m, []]))]),
   );
-  try {
+  const wrkOptions = { connections: options.connections, threads: options.threads };
+  /** Every setup, started (afresh) and warmed. */
+  const start = async () => {
+    for (const server of servers.splice(0)) await stopServer(server);
     for (const s of setups)
       servers.push(await startServer(s.name, s.argv(options.workers, options.connections)));
-    const wrkOptions = { connections: options.connections, threads: options.threads };
     for (const server of servers) {
       const warm = { ...wrkOptions, duration: 2, mode: 'keep-alive' as const, port: server.port };
       await runWrk(wrkCommand(warm), 2);
     }
+  };
+  let restarts = 0;
+  try {
+    await start();
     for (const mode of options.modes) {
       for (let round = 0; round < options.pairs; round++) {
+        if (round > 0 && options.restartEvery > 0 && round % options.restartEvery === 0) {
+          await start();
+          restarts++;
+        }
         const order = round % 2 === 0 ? servers : [...servers].reverse();
         for (const server of order) {
           const sample = await measure(server, mode, options.duration, wrkOptions, tick);
@@ -89,9 +99,13 @@ async function main(argv: string[]): Promise<number> {
       }
     }
   } finally {
-    for (const server of servers) await stopServer(server);
+    for (const server of servers.splice(0)) await stopServer(server);
     autogroup.restore();
   }
+  if (restarts > 0)
+    console.log(
+      `\n(every setup was started afresh ${restarts} time${restarts === 1 ? '' : 's'} in between)`,
+    );
 
   const baseline = setups[0]?.name ?? '';
   const summary: Array<Record<string, unknown>> = [];
