@@ -293,7 +293,10 @@ export class Traffic {
     if (--this.inFlight === 0) this.busyMs += now - this.busySince;
   }
 
-  /** Says `Connection: close` on this response, so the client knows not to reuse the connection: no request is lost. */
+  /**
+   * Says `Connection: close` on this response, so the client knows not to reuse the connection:
+   * no request is lost.
+   */
   private shedOne(socket: Socket, res: Timed): void {
     if (this.sheddingSockets.has(socket)) return;
     this.toShed--;
@@ -368,8 +371,9 @@ type Listener = (...args: any[]) => void;
 /**
  * Runs `first` before the server's own listeners of `event`. The usual single listener (the app's
  * request listener) is swapped for one function that calls both: a second listener would make
- * every emit copy the listener array. Named for the frame it adds to a stuck worker's stack. Several listeners, or none,
- * get ours prepended instead, and so does a server whose single listener is later removed.
+ * every emit copy the listener array. The function is named for the frame it adds to a stuck
+ * worker's stack. Several listeners, or none, get ours prepended instead, and so does a server
+ * whose single listener is later removed.
  */
 function inFront(server: NetServer, event: string, first: Listener): void {
   const own = server.listeners(event);
