@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { Traffic } from '../src/worker/traffic.js';
 import { until } from './helpers.js';
 
@@ -39,6 +39,22 @@ function rawClient(port: number) {
   socket.on('error', () => undefined);
   const connected = new Promise<void>((r) => socket.once('connect', () => r()));
   return { socket, state, connected };
+}
+
+/**
+ * A counted `server` with one client connected that sends nothing: resolves once the server
+ * counts it. The client is destroyed when the test ends.
+ */
+async function silentClient(
+  t: ExecutionContext,
+  server: http.Server | https.Server,
+): Promise<{ traffic: Traffic; client: ReturnType<typeof rawClient> }> {
+  const traffic = counted(server);
+  const client = rawClient(await listening(server));
+  t.teardown(() => client.socket.destroy());
+  await client.connected;
+  await until('it is counted', () => traffic.connections === 1);
+  return { traffic, client };
 }
 
 test('draining: the sweep ends only idle keep-alive connections; in flight, half-sent and upgraded ones stay; the last close is reported', async (t) => {
@@ -233,11 +249,7 @@ test('keep-alive balance: a shed connection whose client pipelines gets every an
 
 test('draining: a connection that never sent a byte (a preconnect) is closed like an idle one', async (t) => {
   const server = http.createServer((_req, res) => res.end('ok'));
-  const traffic = counted(server);
-  const client = rawClient(await listening(server));
-  t.teardown(() => client.socket.destroy());
-  await client.connected;
-  await until('it is counted', () => traffic.connections === 1);
+  const { traffic, client } = await silentClient(t, server);
   t.true(await drain(traffic, [server], 300), 'the drain ends');
   t.true(client.state.ended);
 });
@@ -280,11 +292,7 @@ test('draining: an ended response still being written to a slow client is not cu
 test('draining: an HTTPS connection still in its TLS handshake does not hold the drain', async (t) => {
   // No certificate: no handshake can complete, and this client never starts one.
   const server = https.createServer({}, (_req, res) => res.end('ok'));
-  const traffic = counted(server);
-  const client = rawClient(await listening(server));
-  t.teardown(() => client.socket.destroy());
-  await client.connected;
-  await until('it is counted', () => traffic.connections === 1);
+  const { traffic, client } = await silentClient(t, server);
   t.true(await drain(traffic, [server], 300), 'the drain ends');
   await until('it is closed', () => client.state.ended || client.socket.destroyed);
 });
