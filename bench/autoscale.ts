@@ -17,7 +17,7 @@ import { pollUntil, sleep } from '../harness/wait.js';
 import { options as readOptions, runMain } from './main.js';
 import { killAll, type Server, startServer, stopServer } from './process.js';
 import { environment, save, shellLine } from './results.js';
-import { killWrk, runWrk, type WrkResult, wrkVersion } from './wrk.js';
+import { killWrk, runWrk, WRK_INSTALL, type WrkResult, wrkVersion } from './wrk.js';
 
 const USAGE = `Usage: npm run bench:autoscale -- [options]
 
@@ -200,7 +200,7 @@ async function main(argv: string[]): Promise<number> {
   const o = parsed.options;
   const version = wrkVersion();
   if (!version) {
-    console.error('bench:autoscale: wrk is not installed (apt-get install wrk)');
+    console.error(`bench:autoscale: ${WRK_INSTALL}`);
     return 1;
   }
   const env = environment(version);

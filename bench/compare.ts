@@ -25,7 +25,15 @@ import { hasPm2, PM2_INSTALL } from './pm2.js';
 import { killAll, type Server, stopServer } from './process.js';
 import { RELOADERS } from './reloaders.js';
 import { median } from './stats.js';
-import { killWrk, type Mode, runWrk, startWrk, wrkCommand, wrkVersion } from './wrk.js';
+import {
+  killWrk,
+  type Mode,
+  runWrk,
+  startWrk,
+  WRK_INSTALL,
+  wrkCommand,
+  wrkVersion,
+} from './wrk.js';
 
 const USAGE = `Usage: npm run bench:compare -- [--only throughput,reload,broken,hang] [--rounds N]
 
@@ -66,7 +74,7 @@ async function main(argv: string[]): Promise<number> {
   const { only, rounds } = read.options;
   const wrk = wrkVersion();
   if (!wrk) {
-    console.error('bench:compare: wrk is not installed: apt-get install wrk');
+    console.error(`bench:compare: ${WRK_INSTALL}`);
     return 1;
   }
   if (!hasPm2()) {

@@ -22,7 +22,7 @@ import { environment, save, shellLine } from './results.js';
 import { sampleProcess } from './sampler.js';
 import { gsupArgv } from './setups.js';
 import { hasTmux, killAllTmux, startInTmux, stopTmux, tmuxCommand } from './tmux.js';
-import { killWrk, runWrk, wrkCommand, wrkVersion } from './wrk.js';
+import { killWrk, runWrk, WRK_INSTALL, wrkCommand, wrkVersion } from './wrk.js';
 
 /** The dashboard's terminal: a common size, big enough for the charts to be drawn too. */
 const TERMINAL = { cols: 120, rows: 40 };
@@ -168,7 +168,7 @@ function loadCommand(options: CostOptions, port: number | string): string[] {
 /** Why this machine cannot run the benchmark, or null when it can. */
 function prerequisites(): string | null {
   if (!existsSync('/proc/self/stat')) return 'needs Linux: CPU and RSS are read from /proc';
-  if (!wrkVersion()) return 'wrk is not installed; `apt-get install wrk` (Debian/Ubuntu)';
+  if (!wrkVersion()) return WRK_INSTALL;
   if (!hasTmux()) return 'tmux is not installed; `apt-get install tmux` (Debian/Ubuntu)';
   if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) {
     return 'gsup is not built; run `npm run build` first';

@@ -21,6 +21,7 @@ import {
   MODES,
   type Mode,
   runWrk,
+  WRK_INSTALL,
   type WrkResult,
   wrkCommand,
   wrkVersion,
@@ -162,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
   const o = read.options;
   const wrk = wrkVersion();
   if (!wrk) {
-    console.error('bench:django: wrk is not installed; `apt-get install wrk`');
+    console.error(`bench:django: ${WRK_INSTALL}`);
     return 1;
   }
   let dir: string;

@@ -21,7 +21,7 @@ import { killAll, type Server, startServer, stopServer } from './process.js';
 import { environment, save, shellLine } from './results.js';
 import { SETUPS, unknownSetups } from './setups.js';
 import { median, medianInterval } from './stats.js';
-import { killWrk, type Mode, runWrk, wrkCommand, wrkVersion } from './wrk.js';
+import { killWrk, type Mode, runWrk, WRK_INSTALL, wrkCommand, wrkVersion } from './wrk.js';
 
 /** What one wrk run of one setup cost, per request. */
 interface Sample {
@@ -46,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
   const { options } = read;
   const wrk = wrkVersion();
   if (!wrk) {
-    console.error('bench:paired: wrk is not installed; install it with `apt-get install wrk`');
+    console.error(`bench:paired: ${WRK_INSTALL}`);
     return 1;
   }
   const unknown = unknownSetups(options.setups);

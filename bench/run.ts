@@ -19,6 +19,7 @@ import {
   MODES,
   type Mode,
   runWrk,
+  WRK_INSTALL,
   type WrkResult,
   wrkCommand,
   wrkVersion,
@@ -35,9 +36,7 @@ async function main(argv: string[]): Promise<number> {
   const { options } = read;
   const wrk = wrkVersion();
   if (!wrk) {
-    console.error(
-      'bench: wrk is not installed; install it with `apt-get install wrk` (Debian/Ubuntu)',
-    );
+    console.error(`bench: ${WRK_INSTALL}`);
     return 1;
   }
   if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) {

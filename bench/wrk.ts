@@ -34,6 +34,9 @@ interface WrkJson {
   status: number;
 }
 
+/** What a benchmark says when wrk is missing, after its own name. */
+export const WRK_INSTALL = 'wrk is not installed; `apt-get install wrk` (Debian/Ubuntu)';
+
 /** wrk's version line, or null when it is not installed. */
 export function wrkVersion(): string | null {
   try {
