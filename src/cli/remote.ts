@@ -1,10 +1,9 @@
 // The verbs that steer a running gsup over its control socket: status, scale, reload, stop
 // and top. Each is a thin client: the supervisor does the work and says how it went.
 
-import { EventEmitter } from 'node:events';
 import { parseArgs } from 'node:util';
 import { type Command, verbCommand } from '../commands.js';
-import { ConfigError, suggest } from '../config/parse.js';
+import { suggest } from '../config/parse.js';
 import { SETTINGS } from '../config/schema.js';
 import { ControlClient, NotRunningError, type RequestBody } from '../control/client.js';
 import { controlPath } from '../control/paths.js';
@@ -17,6 +16,7 @@ import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
 import { runningNames } from './instances.js';
 import { Logger } from './logger.js';
+import { RemoteFeed } from './remote-feed.js';
 import { statusView } from './status-json.js';
 
 const COMMON = {
@@ -192,7 +192,7 @@ const PRINTERS: Partial<Record<string, Printer>> = {
     return EXIT_OK;
   },
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
-  subscribe: (client, parsed) => top(client, parsed.name),
+  subscribe: (client, parsed) => top(client, parsed.name, parsed.path),
   logs: (client, parsed, command) =>
     logs(client, command, parsed.args as { follow: boolean }, parsed.values.json === true),
 };
@@ -285,14 +285,16 @@ async function stop(client: ControlClient, quick: boolean): Promise<number> {
   return EXIT_OK;
 }
 
-/** The dashboard of a running instance, over the socket: keys act remotely, q detaches. */
-async function top(client: ControlClient, name?: string): Promise<number> {
+/**
+ * The dashboard of a running instance, over the socket: keys act remotely, q detaches. It follows
+ * the instance across an upgrade of gsup itself, and ends when the instance stops.
+ */
+async function top(client: ControlClient, name: string, path: string): Promise<number> {
   if (!process.stdout.isTTY || !process.stdin.isTTY) {
     process.stderr.write('gsup: top needs a terminal; use gsup status for a one-off table\n');
     return EXIT_USAGE;
   }
-  const source = await remoteSource(client);
-  const commands = remoteCommands(client);
+  const feed = await RemoteFeed.open(client, { path, name });
   // blessed is loaded only by the verbs that draw (about 9 MB of memory otherwise).
   const { Dashboard } = await import('../dashboard/dashboard.js');
   return new Promise<number>((resolve) => {
@@ -300,13 +302,14 @@ async function top(client: ControlClient, name?: string): Promise<number> {
     const finish = (code: number, message: string) => {
       if (finished) return;
       finished = true;
+      feed.close();
       dash.destroy();
       process.stdout.write(`${message}\n`);
       resolve(code);
     };
     const dash = new Dashboard({
-      source,
-      commands,
+      source: feed,
+      commands: remoteCommands(feed),
       quit: 'detach',
       name,
       onDetach: () => finish(EXIT_OK, 'gsup top: detached; the server keeps running'),
@@ -314,38 +317,19 @@ async function top(client: ControlClient, name?: string): Promise<number> {
         finish(EXIT_FAILURE, `gsup top: the dashboard failed: ${(err as Error).message}`),
       onTerminalLost: () => finish(EXIT_OK, ''),
     });
-    client.once('close', () =>
-      finish(EXIT_OK, 'gsup top: the server closed the connection (it stopped)'),
-    );
+    // An upgrade of gsup itself is followed; a stop (or a vanished instance) ends the view.
+    void feed.ended.then((message) => finish(EXIT_OK, message));
     dash.start();
   });
 }
 
 /** A PoolSource fed by the subscription stream: the latest snapshot, plus events and output. */
-export async function remoteSource(client: ControlClient): Promise<PoolSource> {
-  const emitter = new EventEmitter();
-  let latest: PoolSnapshot | null = null;
-  const first = new Promise<void>((resolve) => {
-    client.on('snapshot', (s) => {
-      // Periodic snapshots leave the events out; keep the ones the first snapshot carried.
-      latest = latest && s.events.length === 0 ? { ...s, events: latest.events } : s;
-      resolve();
-    });
-  });
-  client.on('event', (e) => emitter.emit('event', e));
-  client.on('output', (o) => emitter.emit('output', o));
-  const r = await client.request({ cmd: 'subscribe' });
-  if (!r.ok) throw new ConfigError(r.error);
-  await first;
-  return {
-    snapshot: () => latest as PoolSnapshot,
-    on: (event: string, listener: (arg: unknown) => void) => emitter.on(event, listener),
-    off: (event: string, listener: (arg: unknown) => void) => emitter.off(event, listener),
-  } as PoolSource;
+export function remoteSource(client: ControlClient): Promise<PoolSource> {
+  return RemoteFeed.open(client);
 }
 
 /** PoolCommands that travel over the socket: `gsup top`'s keys act on the remote pool. */
-export function remoteCommands(client: ControlClient): PoolCommands {
+export function remoteCommands(client: Pick<ControlClient, 'request'>): PoolCommands {
   const ok = async (body: RequestBody) => (await client.request(body)).ok;
   return {
     scale: async (req) => {

@@ -12,6 +12,8 @@ export class NotRunningError extends Error {
     message: string,
     /** Why, in a few words: `no control socket at PATH`, `PATH is a stale socket`. */
     readonly why = '',
+    /** The connect's error code (`ENOENT`, `ECONNREFUSED`, ...), if it had one. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -67,6 +69,7 @@ export class ControlClient extends EventEmitter<ClientEvents> {
           new NotRunningError(
             `no gsup named "${name}" is running (${why}); start one with gsup start, or pass --name / --control`,
             why,
+            err.code,
           ),
         );
       });

@@ -1,0 +1,203 @@
+// Runs in `gsup top`: the pool it shows, read from a control socket's subscription stream, and
+// kept across an upgrade of gsup itself. The old supervisor's stream says when the new one answers
+// the control socket's path (`upgrade-done`); the view then subscribes there and its keys go there.
+// A connection that closes while no upgrade is under way (the stream said the instance stops, or
+// nothing) ends the view at once.
+
+import { EventEmitter } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
+import { ConfigError } from '../config/parse.js';
+import { ControlClient, NotRunningError, type RequestBody } from '../control/client.js';
+import type { Reply } from '../control/protocol.js';
+import type { PoolSource } from '../dashboard/dashboard.js';
+import type { PoolEvent, WorkerOutput } from '../events.js';
+import type { PoolSnapshot } from '../supervisor/snapshot.js';
+
+/** How long `gsup top` looks for the new supervisor of an upgrade at the control socket's path. */
+export const FOLLOW_TIMEOUT_MS = 10_000;
+/** The first pause between tries to connect; doubled after each try, up to FOLLOW_MAX_PAUSE_MS. */
+const FOLLOW_FIRST_PAUSE_MS = 50;
+const FOLLOW_MAX_PAUSE_MS = 1_000;
+/** A connect worth trying again: the socket's file is not there yet, or nothing listens on it yet. */
+const NOT_YET = new Set(['ENOENT', 'ECONNREFUSED']);
+
+/** Where the instance's control socket is, for following it across an upgrade. */
+export interface Follow {
+  path: string;
+  name: string;
+}
+
+/**
+ * A PoolSource fed by a control socket's subscription stream. Opened with `follow`, it moves to
+ * the new supervisor of an upgrade, and `ended` says when the instance is gone.
+ */
+export class RemoteFeed implements PoolSource {
+  /** Resolves once, with the line for people, when the instance stopped. */
+  readonly ended: Promise<string>;
+  private readonly emitter = new EventEmitter();
+  private current!: ControlClient;
+  private latest!: PoolSnapshot;
+  /** The current supervisor said an upgrade is under way (a stop calls an unfinished one off). */
+  private upgrading = false;
+  /** Looking for the new supervisor of an upgrade, and subscribing to it. */
+  private moving = false;
+  /** The view let go, or the instance is gone: nothing more to follow. */
+  private over = false;
+  private end!: (message: string) => void;
+
+  private constructor(private readonly follow: Follow | null) {
+    this.ended = new Promise((resolve) => {
+      this.end = (message) => {
+        if (this.over) return;
+        this.over = true;
+        resolve(message);
+      };
+    });
+  }
+
+  /** Subscribes on `client`; resolves once its first snapshot arrived. */
+  static async open(client: ControlClient, follow: Follow | null = null): Promise<RemoteFeed> {
+    const feed = new RemoteFeed(follow);
+    await feed.subscribe(client);
+    return feed;
+  }
+
+  snapshot(): PoolSnapshot {
+    return this.latest;
+  }
+
+  on(event: 'event', listener: (e: PoolEvent) => void): this;
+  on(event: 'output', listener: (o: WorkerOutput) => void): this;
+  on(event: 'event' | 'output', listener: (arg: PoolEvent & WorkerOutput) => void): this {
+    this.emitter.on(event, listener);
+    return this;
+  }
+
+  off(event: 'event', listener: (e: PoolEvent) => void): this;
+  off(event: 'output', listener: (o: WorkerOutput) => void): this;
+  off(event: 'event' | 'output', listener: (arg: PoolEvent & WorkerOutput) => void): this {
+    this.emitter.off(event, listener);
+    return this;
+  }
+
+  /** Sends a request on the current connection: the view's keys go wherever the stream comes from. */
+  request(body: RequestBody): Promise<Reply> {
+    return this.current.request(body);
+  }
+
+  /** Lets go of the instance (the view detached or ended). */
+  close(): void {
+    this.over = true;
+    this.current.close();
+  }
+
+  /**
+   * Subscribes on `client` and, from its first snapshot on, reads the stream from it instead of
+   * the connection before. Throws ConfigError if it refuses or closes first.
+   */
+  private async subscribe(client: ControlClient): Promise<PoolSnapshot> {
+    let joined = false;
+    const live = () => joined && this.current === client;
+    const first = new Promise<void>((resolve) => {
+      client.on('snapshot', (s) => {
+        if (!joined) {
+          // Swapped within one message, so no event falls between the two connections' streams.
+          joined = true;
+          this.current = client;
+          this.latest = s;
+          this.upgrading = false;
+          this.moving = false;
+          resolve();
+        } else if (live()) {
+          // Periodic snapshots leave the events out; keep the ones the first snapshot carried.
+          this.latest = s.events.length === 0 ? { ...s, events: this.latest.events } : s;
+        }
+      });
+      client.once('close', () => {
+        resolve();
+        if (live()) this.lost();
+      });
+    });
+    client.on('event', (e) => {
+      if (!live()) return;
+      this.emitter.emit('event', e);
+      this.heard(e);
+    });
+    client.on('output', (o) => live() && this.emitter.emit('output', o));
+    const r = await client.request({ cmd: 'subscribe' });
+    if (!r.ok) throw new ConfigError(r.error);
+    await first;
+    if (!joined) throw new ConfigError('the connection to gsup closed before its first snapshot');
+    return this.latest;
+  }
+
+  /** Keeps track of what the current supervisor says about its own life. */
+  private heard(e: PoolEvent): void {
+    if (!this.follow || this.moving) return;
+    if (e.type === 'upgrade-start') this.upgrading = true;
+    else if (e.type === 'upgrade-failed' || e.type === 'stop-begin') this.upgrading = false;
+    // The new supervisor answers the path already; this one drains its workers and exits.
+    else if (e.type === 'upgrade-done') void this.moveOn(this.follow);
+  }
+
+  /** The current connection closed. */
+  private lost(): void {
+    if (this.moving || this.over) return;
+    // Gone mid-upgrade: the new supervisor may have taken over before this one could say so.
+    if (this.follow && this.upgrading) void this.moveOn(this.follow);
+    else this.end('gsup top: the server closed the connection (it stopped)');
+  }
+
+  /** Subscribes to the supervisor that answers the path now, and reads on from there. */
+  private async moveOn({ path, name }: Follow): Promise<void> {
+    this.moving = true;
+    const from = this.current;
+    const next = await connectWithin(path, name, FOLLOW_TIMEOUT_MS);
+    if (!next) {
+      this.end(
+        `gsup top: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
+      );
+      return;
+    }
+    if (this.over) {
+      next.close();
+      return;
+    }
+    let snap: PoolSnapshot;
+    try {
+      snap = await this.subscribe(next);
+    } catch (err) {
+      next.close();
+      this.end(
+        `gsup top: the instance was upgrading, and the gsup at ${path} did not take this view: ${(err as Error).message} (it stopped)`,
+      );
+      return;
+    }
+    from.close();
+    if (this.over) {
+      next.close();
+      return;
+    }
+    // The new supervisor's own word that it answers now, with its pid and the old one's.
+    const tookOver = snap.events.findLast((e) => e.type === 'upgrade-took-over');
+    if (tookOver) this.emitter.emit('event', tookOver);
+  }
+}
+
+/** Connects to `path`, trying again while nothing answers there yet; null once `ms` have passed. */
+async function connectWithin(
+  path: string,
+  name: string,
+  ms: number,
+): Promise<ControlClient | null> {
+  const end = performance.now() + ms;
+  for (let pause = FOLLOW_FIRST_PAUSE_MS; ; pause = Math.min(pause * 2, FOLLOW_MAX_PAUSE_MS)) {
+    try {
+      return await ControlClient.connect(path, name);
+    } catch (err) {
+      const notYet = err instanceof NotRunningError && NOT_YET.has(err.code ?? '');
+      if (!notYet || performance.now() + pause > end) return null;
+    }
+    await delay(pause);
+  }
+}

@@ -1,0 +1,134 @@
+// `gsup top` across an upgrade of gsup itself: in a real terminal (tmux), against a headless
+// instance, USR2. The old supervisor's connection closes when it exits; the view must move to the
+// new one (its keys too) instead of saying the instance stopped, and end only on a real stop.
+
+import net from 'node:net';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { FOLLOW_TIMEOUT_MS, RemoteFeed } from '../dist/cli/remote-feed.js';
+import { ControlClient } from '../dist/control/client.js';
+import { type EventBody, stamp } from '../dist/events.js';
+import { FIXTURES, type Gsup, gsup, gsupVerb, killQuietly, tempDir } from './helpers.js';
+import { tmuxAvailable, tmuxGsup } from './tmux-session.js';
+
+/** Resolves once the old supervisor exits (the harness's `exited` also waits for the new one, which shares its pipes). */
+function oldExit(g: Gsup): Promise<void> {
+  return new Promise((resolve) => {
+    if (g.child.exitCode !== null || g.child.signalCode !== null) resolve();
+    else g.child.once('exit', () => resolve());
+  });
+}
+
+/** The supervisor pid the dashboard's header names (its first line). */
+function headerPid(screen: string): number {
+  return Number(/\(pid (\d+)\)/.exec(screen.split('\n')[0] ?? '')?.[1] ?? 0);
+}
+
+/** `gsup status --json` of the instance: which pid answers its control socket, and how many workers are ready. */
+async function status(g: Gsup): Promise<{ pid: number; ready: number }> {
+  const r = await gsupVerb(['status', '--json'], { XDG_RUNTIME_DIR: g.runtimeDir });
+  if (r.code !== 0) throw new Error(`gsup status failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { pid: number; ready: number };
+}
+
+test('gsup top follows an upgrade (USR2) to the new supervisor, its keys act there, and a stop ends it saying so', async (t) => {
+  if (!tmuxAvailable(t)) return;
+  const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
+  await g.url();
+  await g.waitForEvent('pool-ready');
+  const oldPid = g.pid;
+  const session = tmuxGsup(t, {
+    name: 'top-upgrade',
+    cwd: FIXTURES,
+    args: ['top', '--control', join(g.runtimeDir, 'gsup', 'default.sock')],
+    cols: 150,
+    rows: 30,
+  });
+  await session.waitScreen(
+    'the old supervisor on screen',
+    (s) => headerPid(s) === oldPid && /workers 2\/2 ready/.test(s),
+  );
+
+  const exited = oldExit(g);
+  g.child.kill('SIGUSR2');
+  const started = await g.waitForEvent('upgrade-start');
+  const newPid = started.newPid;
+  // The new supervisor is not the harness's child: it (and every worker) goes at teardown.
+  t.teardown(() => {
+    killQuietly(newPid, 'SIGKILL');
+    for (const pid of g.allPids()) killQuietly(pid, 'SIGKILL');
+  });
+  await g.waitForEvent('upgrade-done');
+  // The old supervisor's exit closes the connection `gsup top` had.
+  await exited;
+  const moved = await session.waitScreen(
+    'the new supervisor on screen, saying it took over',
+    (s) =>
+      headerPid(s) === newPid &&
+      s.includes(`this gsup (pid ${newPid}) now answers the control socket`) &&
+      /workers 2\/2 ready/.test(s),
+  );
+  t.notRegex(moved, /closed the connection|gsup exit code/);
+
+  // A key pressed now, after the old connection closed, acts on the new supervisor.
+  session.tmux('send-keys', '-t', 'main', '-l', '+');
+  await session.waitScreen('3 ready workers on screen', /workers 3\/3 ready/);
+  const now = await status(g);
+  t.is(now.pid, newPid);
+  t.is(now.ready, 3);
+
+  // A plain stop ends the view, saying the instance stopped (not that an upgrade lost it).
+  const stop = await gsupVerb(['stop'], { XDG_RUNTIME_DIR: g.runtimeDir });
+  t.is(stop.code, 0, stop.stderr);
+  const after = await session.waitScreen('gsup top exited', /gsup exit code \d+/);
+  t.regex(after, /gsup top: the server closed the connection \(it stopped\)\s+gsup exit code 0/);
+});
+
+/**
+ * A stand-in supervisor on a real unix socket: answers `subscribe` with a snapshot, says `said` on
+ * the stream, then hangs up and removes its socket, as a supervisor that exits does.
+ */
+async function saysThenGoes(t: ExecutionContext, said: EventBody[]): Promise<string> {
+  const path = join(tempDir(t, 'top-follow'), 'fake.sock');
+  const server = net.createServer((conn) => {
+    conn.setEncoding('utf8');
+    conn.once('data', (line: string) => {
+      const { id } = JSON.parse(line) as { id: number };
+      const snapshot = { pid: 1, events: [] };
+      const lines = [
+        { v: 1, id, ok: true, result: null },
+        { v: 1, type: 'snapshot', snapshot },
+        ...said.map((body) => ({ v: 1, type: 'event', event: stamp(body) })),
+      ];
+      conn.end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
+      server.close();
+    });
+  });
+  t.teardown(() => server.close());
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return path;
+}
+
+/** What `gsup top` prints when its view ends, following the instance at `path`. */
+async function endOf(path: string): Promise<string> {
+  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
+    path,
+    name: 'fake',
+  });
+  return feed.ended;
+}
+
+test('gsup top: a close after the stream said the instance stops ends the view without looking for a new supervisor', async (t) => {
+  const path = await saysThenGoes(t, [{ type: 'stop-begin', quick: false, gracefulTimeoutS: 30 }]);
+  t.is(await endOf(path), 'gsup top: the server closed the connection (it stopped)');
+});
+
+test('gsup top: a close mid-upgrade with no gsup answering the path within the bound ends the view saying it stopped', async (t) => {
+  const path = await saysThenGoes(t, [
+    { type: 'upgrade-start', newPid: 999_999, sockets: 1, deadlineS: 30 },
+  ]);
+  t.is(
+    await endOf(path),
+    `gsup top: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
+  );
+});
