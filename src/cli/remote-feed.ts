@@ -1,6 +1,6 @@
-// Runs in `gsup top`: the pool it shows, read from a control socket's subscription stream, and
-// kept across an upgrade of gsup itself. The old supervisor's stream says when the new one answers
-// the control socket's path (`upgrade-done`); the view then subscribes there and its keys go there.
+// Runs in `gsup top` and `gsup logs -f`: a control socket's subscription stream, kept across an
+// upgrade of gsup itself. The old supervisor's stream says when the new one answers the control
+// socket's path (`upgrade-done`); the view then subscribes there (and gsup top's keys go there).
 // A connection that closes while no upgrade is under way (the stream said the instance stops, or
 // nothing) ends the view at once.
 
@@ -13,7 +13,7 @@ import type { PoolSource } from '../dashboard/dashboard.js';
 import type { PoolEvent, WorkerOutput } from '../events.js';
 import type { PoolSnapshot } from '../supervisor/snapshot.js';
 
-/** How long `gsup top` looks for the new supervisor of an upgrade at the control socket's path. */
+/** How long a view looks for the new supervisor of an upgrade at the control socket's path. */
 export const FOLLOW_TIMEOUT_MS = 10_000;
 /** The first pause between tries to connect; doubled after each try, up to FOLLOW_MAX_PAUSE_MS. */
 const FOLLOW_FIRST_PAUSE_MS = 50;
@@ -21,15 +21,35 @@ const FOLLOW_MAX_PAUSE_MS = 1_000;
 /** A connect worth trying again: the socket's file is not there yet, or nothing listens on it yet. */
 const NOT_YET = new Set(['ENOENT', 'ECONNREFUSED']);
 
+type FeedEvent = 'event' | 'output' | 'dropped' | 'joined';
+
 /** Where the instance's control socket is, for following it across an upgrade. */
 export interface Follow {
   path: string;
   name: string;
 }
 
+/** What a view opens on each supervisor it reads, and how its last line reads. */
+export interface View {
+  /** The stream it asks for: `subscribe`, or `logs` (the same stream, its reply the kept lines). */
+  via: 'subscribe' | 'logs';
+  /** How its last line starts: `gsup top`. */
+  prefix: string;
+  /** Its last line, after the prefix, when the connection closed and the instance stopped. */
+  stopped: string;
+}
+
+/** `gsup top`: the dashboard of a running instance. */
+export const TOP_VIEW: View = {
+  via: 'subscribe',
+  prefix: 'gsup top',
+  stopped: 'the server closed the connection (it stopped)',
+};
+
 /**
  * A PoolSource fed by a control socket's subscription stream. Opened with `follow`, it moves to
- * the new supervisor of an upgrade, and `ended` says when the instance is gone.
+ * the new supervisor of an upgrade, and `ended` says when the instance is gone. `joined` is said
+ * on reaching each supervisor, with its reply to the view's `via`, before any line of its stream.
  */
 export class RemoteFeed implements PoolSource {
   /** Resolves once, with the line for people, when the instance stopped. */
@@ -45,7 +65,11 @@ export class RemoteFeed implements PoolSource {
   private over = false;
   private end!: (message: string) => void;
 
-  private constructor(private readonly follow: Follow | null) {
+  /** Listen, then `start`; or `open`, which starts it at once. */
+  constructor(
+    private readonly follow: Follow | null = null,
+    private readonly view: View = TOP_VIEW,
+  ) {
     this.ended = new Promise((resolve) => {
       this.end = (message) => {
         if (this.over) return;
@@ -56,10 +80,19 @@ export class RemoteFeed implements PoolSource {
   }
 
   /** Subscribes on `client`; resolves once its first snapshot arrived. */
-  static async open(client: ControlClient, follow: Follow | null = null): Promise<RemoteFeed> {
-    const feed = new RemoteFeed(follow);
-    await feed.subscribe(client);
+  static async open(
+    client: ControlClient,
+    follow: Follow | null = null,
+    view: View = TOP_VIEW,
+  ): Promise<RemoteFeed> {
+    const feed = new RemoteFeed(follow, view);
+    await feed.start(client);
     return feed;
+  }
+
+  /** Subscribes on `client`, the first connection; resolves once its first snapshot arrived. */
+  async start(client: ControlClient): Promise<void> {
+    await this.subscribe(client);
   }
 
   snapshot(): PoolSnapshot {
@@ -68,15 +101,20 @@ export class RemoteFeed implements PoolSource {
 
   on(event: 'event', listener: (e: PoolEvent) => void): this;
   on(event: 'output', listener: (o: WorkerOutput) => void): this;
-  on(event: 'event' | 'output', listener: (arg: PoolEvent & WorkerOutput) => void): this {
-    this.emitter.on(event, listener);
+  /** Lines the supervisor could not send this reader (it fell behind). */
+  on(event: 'dropped', listener: (lines: number) => void): this;
+  on(event: 'joined', listener: (reply: unknown) => void): this;
+  on(event: FeedEvent, listener: (arg: never) => void): this {
+    this.emitter.on(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
   off(event: 'event', listener: (e: PoolEvent) => void): this;
   off(event: 'output', listener: (o: WorkerOutput) => void): this;
-  off(event: 'event' | 'output', listener: (arg: PoolEvent & WorkerOutput) => void): this {
-    this.emitter.off(event, listener);
+  off(event: 'dropped', listener: (lines: number) => void): this;
+  off(event: 'joined', listener: (reply: unknown) => void): this;
+  off(event: FeedEvent, listener: (arg: never) => void): this {
+    this.emitter.off(event, listener as (...args: unknown[]) => void);
     return this;
   }
 
@@ -92,43 +130,56 @@ export class RemoteFeed implements PoolSource {
   }
 
   /**
-   * Subscribes on `client` and, from its first snapshot on, reads the stream from it instead of
-   * the connection before. Throws ConfigError if it refuses or closes first.
+   * Subscribes on `client` and, once its reply and first snapshot are in, reads the stream from it
+   * instead of the connection before. Throws ConfigError if it refuses or closes first.
    */
   private async subscribe(client: ControlClient): Promise<PoolSnapshot> {
-    let joined = false;
-    const live = () => joined && this.current === client;
-    const first = new Promise<void>((resolve) => {
+    // The new stream's lines wait until the switch, so that none comes before `joined`; the old
+    // stream is read until then. No line is on both: each supervisor sends only its own.
+    let held: Array<() => void> | null = [];
+    const relay = (fn: () => void) => {
+      if (held) held.push(fn);
+      else if (this.current === client) fn();
+    };
+    const first = new Promise<PoolSnapshot | null>((resolve) => {
+      let fresh = true;
       client.on('snapshot', (s) => {
-        if (!joined) {
-          // Swapped within one message, so no event falls between the two connections' streams.
-          joined = true;
-          this.current = client;
-          this.latest = s;
-          this.upgrading = false;
-          this.moving = false;
-          resolve();
-        } else if (live()) {
-          // Periodic snapshots leave the events out; keep the ones the first snapshot carried.
-          this.latest = s.events.length === 0 ? { ...s, events: this.latest.events } : s;
+        if (fresh) {
+          fresh = false;
+          resolve(s);
+          return;
         }
+        // Periodic snapshots leave the events out; keep the ones the first snapshot carried.
+        relay(() => {
+          this.latest = s.events.length === 0 ? { ...s, events: this.latest.events } : s;
+        });
       });
       client.once('close', () => {
-        resolve();
-        if (live()) this.lost();
+        resolve(null);
+        relay(() => this.lost());
       });
     });
-    client.on('event', (e) => {
-      if (!live()) return;
-      this.emitter.emit('event', e);
-      this.heard(e);
-    });
-    client.on('output', (o) => live() && this.emitter.emit('output', o));
-    const r = await client.request({ cmd: 'subscribe' });
+    client.on('event', (e) =>
+      relay(() => {
+        this.emitter.emit('event', e);
+        this.heard(e);
+      }),
+    );
+    client.on('output', (o) => relay(() => this.emitter.emit('output', o)));
+    client.on('dropped', (n) => relay(() => this.emitter.emit('dropped', n)));
+    const r = await client.request({ cmd: this.view.via });
     if (!r.ok) throw new ConfigError(r.error);
-    await first;
-    if (!joined) throw new ConfigError('the connection to gsup closed before its first snapshot');
-    return this.latest;
+    const snap = await first;
+    if (!snap) throw new ConfigError('the connection to gsup closed before its first snapshot');
+    this.current = client;
+    this.latest = snap;
+    this.upgrading = false;
+    this.moving = false;
+    this.emitter.emit('joined', r.result);
+    const waiting = held;
+    held = null;
+    for (const fn of waiting) fn();
+    return snap;
   }
 
   /** Keeps track of what the current supervisor says about its own life. */
@@ -145,7 +196,7 @@ export class RemoteFeed implements PoolSource {
     if (this.moving || this.over) return;
     // Gone mid-upgrade: the new supervisor may have taken over before this one could say so.
     if (this.follow && this.upgrading) void this.moveOn(this.follow);
-    else this.end('gsup top: the server closed the connection (it stopped)');
+    else this.end(`${this.view.prefix}: ${this.view.stopped}`);
   }
 
   /** Subscribes to the supervisor that answers the path now, and reads on from there. */
@@ -155,7 +206,7 @@ export class RemoteFeed implements PoolSource {
     const next = await connectWithin(path, name, FOLLOW_TIMEOUT_MS);
     if (!next) {
       this.end(
-        `gsup top: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
+        `${this.view.prefix}: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
       );
       return;
     }
@@ -169,7 +220,7 @@ export class RemoteFeed implements PoolSource {
     } catch (err) {
       next.close();
       this.end(
-        `gsup top: the instance was upgrading, and the gsup at ${path} did not take this view: ${(err as Error).message} (it stopped)`,
+        `${this.view.prefix}: the instance was upgrading, and the gsup at ${path} did not take this view: ${(err as Error).message} (it stopped)`,
       );
       return;
     }
@@ -178,9 +229,10 @@ export class RemoteFeed implements PoolSource {
       next.close();
       return;
     }
-    // The new supervisor's own word that it answers now, with its pid and the old one's.
+    // The new supervisor's own word that it answers now, with its pid and the old one's: the
+    // dashboard shows only the events after its snapshot; a `logs` reply has it among its lines.
     const tookOver = snap.events.findLast((e) => e.type === 'upgrade-took-over');
-    if (tookOver) this.emitter.emit('event', tookOver);
+    if (tookOver && this.view.via === 'subscribe') this.emitter.emit('event', tookOver);
   }
 }
 

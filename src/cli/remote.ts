@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { type Command, verbCommand } from '../commands.js';
-import { suggest } from '../config/parse.js';
+import { ConfigError, suggest } from '../config/parse.js';
 import { SETTINGS } from '../config/schema.js';
 import { ControlClient, NotRunningError, type RequestBody } from '../control/client.js';
 import { controlPath } from '../control/paths.js';
@@ -16,7 +16,7 @@ import type { PoolSnapshot } from '../supervisor/snapshot.js';
 import type { ReloadResult } from '../supervisor/supervisor.js';
 import { runningNames } from './instances.js';
 import { Logger } from './logger.js';
-import { RemoteFeed } from './remote-feed.js';
+import { type Follow, RemoteFeed, type View } from './remote-feed.js';
 import { statusView } from './status-json.js';
 
 const COMMON = {
@@ -194,32 +194,60 @@ const PRINTERS: Partial<Record<string, Printer>> = {
   stop: (client, parsed) => stop(client, (parsed.args as { quick: boolean }).quick),
   subscribe: (client, parsed) => top(client, parsed.name, parsed.path),
   logs: (client, parsed, command) =>
-    logs(client, command, parsed.args as { follow: boolean }, parsed.values.json === true),
+    logs(client, command, parsed.args as { follow: boolean }, parsed.values.json === true, {
+      path: parsed.path,
+      name: parsed.name,
+    }),
 };
 
-/** `gsup logs`: the recent events and worker output, in time order; with -f, then what comes. */
+/** How `gsup logs -f` reads each supervisor, and its last line when the instance stopped. */
+const LOGS_VIEW: View = { via: 'logs', prefix: 'gsup: logs', stopped: 'the instance stopped' };
+
+/**
+ * `gsup logs`: the recent events and worker output, in time order; with -f, then what comes, across
+ * an upgrade of gsup itself, until the instance stops.
+ */
 async function logs(
   client: ControlClient,
   command: Command,
   args: { follow: boolean },
   json: boolean,
+  follow: Follow,
 ): Promise<number> {
   const log = new Logger(null, process.stdout, json ? 'json' : 'text');
-  const closed = new Promise<void>((resolve) => client.once('close', resolve));
-  // Live lines are held until the history is printed, so nothing comes out of order.
-  const live: Array<() => void> = [];
-  let history = true;
-  const later = (fn: () => void) => (history ? live.push(fn) : fn());
-  if (args.follow) {
-    client.on('event', (e) => later(() => log.event(e)));
-    client.on('output', (o) => later(() => log.output(o)));
-    client.on('dropped', (n) =>
-      later(() => log.line('warn', `gsup logs: ${n} lines dropped: this reader fell behind`)),
-    );
+  if (!args.follow) {
+    const r = await send(client, command, args);
+    if (!r.ok) return failed(r.error);
+    printKept(log, r.result);
+    await log.flush();
+    return EXIT_OK;
   }
-  const r = await send(client, command, args);
-  if (!r.ok) return failed(r.error);
-  const { events, output } = r.result as {
+  // Each supervisor's kept lines come first (`joined`), then its stream: the first one's, and
+  // after an upgrade the new one's, which this reader has not seen.
+  const feed = new RemoteFeed(follow, LOGS_VIEW)
+    .on('joined', (reply) => printKept(log, reply))
+    .on('event', (e) => log.event(e))
+    .on('output', (o) => log.output(o))
+    .on('dropped', (n) =>
+      log.line('warn', `gsup logs: ${n} lines dropped: this reader fell behind`),
+    );
+  try {
+    await feed.start(client);
+  } catch (err) {
+    if (err instanceof ConfigError) return failed(err.message);
+    throw err;
+  }
+  // Until the instance stops (not an upgrade of gsup: that is followed) or Ctrl-C ends this process.
+  const message = await feed.ended;
+  feed.close();
+  await log.flush();
+  process.stderr.write(`${message}\n`);
+  return EXIT_OK;
+}
+
+/** Prints a `logs` reply: the events and worker output a supervisor kept, in time order. */
+function printKept(log: Logger, reply: unknown): void {
+  const { events, output } = reply as {
     events: PoolEvent[];
     output: Array<WorkerOutput & { at: number }>;
   };
@@ -229,17 +257,6 @@ async function logs(
   ];
   // Stable: an event and a line of the same millisecond keep the order they were kept in.
   for (const l of lines.sort((a, b) => a.at - b.at)) l.print();
-  history = false;
-  for (const fn of live.splice(0)) fn();
-  if (!args.follow) {
-    await log.flush();
-    return EXIT_OK;
-  }
-  // Until the instance stops (its socket closes) or Ctrl-C ends this process.
-  await closed;
-  await log.flush();
-  process.stderr.write('gsup: logs: the instance stopped\n');
-  return EXIT_OK;
 }
 
 async function status(client: ControlClient, json: boolean, name: string): Promise<number> {
