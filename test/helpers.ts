@@ -2,8 +2,10 @@
 // typed events, waits with deadlines, /proc readers, HTTP and temp folders; plus the in-process
 // pool options that only the tests use.
 
+import type { ExecutionContext } from 'ava';
 import type { SupervisorOptions } from '../dist/index.js';
-import { FIXTURES } from '../harness/gsup.js';
+import { FIXTURES, type Gsup } from '../harness/gsup.js';
+import { killQuietly } from '../harness/procfs.js';
 
 export {
   BIN,
@@ -42,4 +44,25 @@ export function poolOptions(over: Partial<SupervisorOptions> = {}): SupervisorOp
     env: { ...process.env },
     ...over,
   };
+}
+
+/**
+ * Upgrades gsup itself (USR2) and resolves with the new supervisor's pid once the old one has
+ * exited (the harness's `exited` would also wait for the new one, which shares its pipes). The new
+ * supervisor is not the harness's child: it and every worker are killed at the test's teardown.
+ */
+export async function upgradeUntilOldExits(t: ExecutionContext, g: Gsup): Promise<number> {
+  const exited = new Promise<void>((resolve) => {
+    if (g.child.exitCode !== null || g.child.signalCode !== null) resolve();
+    else g.child.once('exit', () => resolve());
+  });
+  g.child.kill('SIGUSR2');
+  const { newPid } = await g.waitForEvent('upgrade-start');
+  t.teardown(() => {
+    killQuietly(newPid, 'SIGKILL');
+    for (const pid of g.allPids()) killQuietly(pid, 'SIGKILL');
+  });
+  await g.waitForEvent('upgrade-done');
+  await exited;
+  return newPid;
 }

@@ -4,15 +4,7 @@
 
 import { join } from 'node:path';
 import test from 'ava';
-import { type Gsup, get, gsup, gsupVerb, killQuietly } from './helpers.js';
-
-/** Resolves once the old supervisor exits (the harness's `exited` also waits for the new one, which shares its pipes). */
-function oldExit(g: Gsup): Promise<void> {
-  return new Promise((resolve) => {
-    if (g.child.exitCode !== null || g.child.signalCode !== null) resolve();
-    else g.child.once('exit', () => resolve());
-  });
-}
+import { get, gsup, gsupVerb, upgradeUntilOldExits } from './helpers.js';
 
 test('gsup logs -f follows an upgrade (USR2) to the new supervisor, prints its lines once, and a stop ends it saying so', async (t) => {
   const g = gsup(t, ['start', 'slow.js', '-w', '2', '-b', '127.0.0.1:0', '--no-tui']);
@@ -27,18 +19,8 @@ test('gsup logs -f follows an upgrade (USR2) to the new supervisor, prints its l
   await json.waitForEvent('pool-ready');
   await text.waitFor(/\[gsup\] INFO {2}all 2 workers ready$/);
 
-  const exited = oldExit(g);
-  g.child.kill('SIGUSR2');
-  const started = await g.waitForEvent('upgrade-start');
-  const newPid = started.newPid;
-  // The new supervisor is not the harness's child: it (and every worker) goes at teardown.
-  t.teardown(() => {
-    killQuietly(newPid, 'SIGKILL');
-    for (const pid of g.allPids()) killQuietly(pid, 'SIGKILL');
-  });
-  await g.waitForEvent('upgrade-done');
   // The old supervisor's exit closes the connection the readers had.
-  await exited;
+  const newPid = await upgradeUntilOldExits(t, g);
   // The new supervisor's kept lines reach the readers, with its word that it took over.
   await json.waitForEvent('upgrade-took-over', (e) => e.oldPid === oldPid && e.newPid === newPid);
   const tookOver = new RegExp(`this gsup \\(pid ${newPid}\\) now answers the control socket$`);

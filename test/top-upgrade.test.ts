@@ -8,16 +8,8 @@ import test, { type ExecutionContext } from 'ava';
 import { FOLLOW_TIMEOUT_MS, RemoteFeed } from '../dist/cli/remote-feed.js';
 import { ControlClient } from '../dist/control/client.js';
 import { type EventBody, stamp } from '../dist/events.js';
-import { FIXTURES, type Gsup, gsup, gsupVerb, killQuietly, tempDir } from './helpers.js';
+import { FIXTURES, type Gsup, gsup, gsupVerb, tempDir, upgradeUntilOldExits } from './helpers.js';
 import { tmuxAvailable, tmuxGsup } from './tmux-session.js';
-
-/** Resolves once the old supervisor exits (the harness's `exited` also waits for the new one, which shares its pipes). */
-function oldExit(g: Gsup): Promise<void> {
-  return new Promise((resolve) => {
-    if (g.child.exitCode !== null || g.child.signalCode !== null) resolve();
-    else g.child.once('exit', () => resolve());
-  });
-}
 
 /** The supervisor pid the dashboard's header names (its first line). */
 function headerPid(screen: string): number {
@@ -49,18 +41,8 @@ test('gsup top follows an upgrade (USR2) to the new supervisor, its keys act the
     (s) => headerPid(s) === oldPid && /workers 2\/2 ready/.test(s),
   );
 
-  const exited = oldExit(g);
-  g.child.kill('SIGUSR2');
-  const started = await g.waitForEvent('upgrade-start');
-  const newPid = started.newPid;
-  // The new supervisor is not the harness's child: it (and every worker) goes at teardown.
-  t.teardown(() => {
-    killQuietly(newPid, 'SIGKILL');
-    for (const pid of g.allPids()) killQuietly(pid, 'SIGKILL');
-  });
-  await g.waitForEvent('upgrade-done');
   // The old supervisor's exit closes the connection `gsup top` had.
-  await exited;
+  const newPid = await upgradeUntilOldExits(t, g);
   const moved = await session.waitScreen(
     'the new supervisor on screen, saying it took over',
     (s) =>
