@@ -2,13 +2,23 @@
 // instance, USR2. The old supervisor's connection closes when it exits; the view must move to the
 // new one (its keys too) instead of saying the instance stopped, and end only on a real stop.
 
+import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { FOLLOW_TIMEOUT_MS, RemoteFeed } from '../dist/cli/remote-feed.js';
 import { ControlClient } from '../dist/control/client.js';
+import { lineReader } from '../dist/control/protocol.js';
 import { type EventBody, stamp } from '../dist/events.js';
-import { FIXTURES, type Gsup, gsup, gsupVerb, tempDir, upgradeUntilOldExits } from './helpers.js';
+import {
+  FIXTURES,
+  type Gsup,
+  gsup,
+  gsupVerb,
+  tempDir,
+  until,
+  upgradeUntilOldExits,
+} from './helpers.js';
 import { tmuxAvailable, tmuxGsup } from './tmux-session.js';
 
 /** The supervisor pid the dashboard's header names (its first line). */
@@ -113,4 +123,69 @@ test('gsup top: a close mid-upgrade with no gsup answering the path within the b
     await endOf(path),
     `gsup top: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
   );
+});
+
+/** One stand-in supervisor's reply to a request, then what it says on the stream. */
+function answer(id: number, result: unknown, stream: EventBody[] = [], snapshot = true): string {
+  const lines = [
+    { v: 1, id, ok: true, result },
+    ...(snapshot ? [{ v: 1, type: 'snapshot', snapshot: { pid: 1, events: [] } }] : []),
+    ...stream.map((body) => ({ v: 1, type: 'event', event: stamp(body) })),
+  ];
+  return lines.map((l) => `${JSON.stringify(l)}\n`).join('');
+}
+
+test('a request on a control connection that has closed is refused at once, not left unanswered', async (t) => {
+  const path = await saysThenGoes(t, []);
+  const client = await ControlClient.connect(path, 'fake');
+  const closed = new Promise<void>((resolve) => client.once('close', resolve));
+  t.true((await client.request({ cmd: 'subscribe' })).ok);
+  await closed;
+  t.deepEqual(await client.request({ cmd: 'status' }), {
+    v: 0,
+    ok: false,
+    error: 'the connection to gsup is closed',
+  });
+});
+
+test('gsup top: a key pressed while the view moves to the new supervisor of an upgrade acts on the new one', async (t) => {
+  const path = join(tempDir(t, 'top-follow'), 'fake.sock');
+  // The old supervisor says the upgrade is done and gives up the path, but keeps the connection
+  // open and answers nothing more, as one draining its workers does.
+  const old = net.createServer((conn) => {
+    conn.setEncoding('utf8');
+    conn.once('data', (line: string) => {
+      const { id } = JSON.parse(line) as { id: number };
+      conn.write(
+        answer(id, null, [
+          { type: 'upgrade-start', newPid: 999_998, sockets: 1, deadlineS: 30 },
+          { type: 'upgrade-done', oldPid: 1, newPid: 999_998, seconds: 1 },
+        ]),
+      );
+      old.close();
+    });
+  });
+  t.teardown(() => old.close());
+  await new Promise<void>((resolve) => old.listen(path, resolve));
+  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
+    path,
+    name: 'fake',
+  });
+  t.teardown(() => feed.close());
+  // Pressed before the new supervisor answers at the path.
+  const reply = feed.request({ cmd: 'status' });
+  await until('the old supervisor to give up the path', () => !existsSync(path));
+  const fresh = net.createServer((conn) => {
+    conn.setEncoding('utf8');
+    const reader = lineReader((line) => {
+      const { id, cmd } = JSON.parse(line) as { id: number; cmd: string };
+      conn.write(cmd === 'subscribe' ? answer(id, null) : answer(id, { from: 'new' }, [], false));
+    });
+    conn.on('data', (chunk: string) => reader.push(chunk));
+  });
+  t.teardown(() => fresh.close());
+  await new Promise<void>((resolve) => fresh.listen(path, resolve));
+  const r = await reply;
+  t.true(r.ok);
+  t.deepEqual(r.ok && r.result, { from: 'new' });
 });

@@ -61,6 +61,8 @@ export class RemoteFeed implements PoolSource {
   private upgrading = false;
   /** Looking for the new supervisor of an upgrade, and subscribing to it. */
   private moving = false;
+  /** The move under way (see `moving`), settled once it is done or has failed. */
+  private move: Promise<void> | null = null;
   /** The view let go, or the instance is gone: nothing more to follow. */
   private over = false;
   private end!: (message: string) => void;
@@ -119,7 +121,10 @@ export class RemoteFeed implements PoolSource {
   }
 
   /** Sends a request on the current connection: the view's keys go wherever the stream comes from. */
-  request(body: RequestBody): Promise<Reply> {
+  async request(body: RequestBody): Promise<Reply> {
+    // A key pressed while the view moves to the new supervisor of an upgrade acts there, not on
+    // the old one, which is draining and about to close.
+    if (this.move) await this.move;
     return this.current.request(body);
   }
 
@@ -188,15 +193,22 @@ export class RemoteFeed implements PoolSource {
     if (e.type === 'upgrade-start') this.upgrading = true;
     else if (e.type === 'upgrade-failed' || e.type === 'stop-begin') this.upgrading = false;
     // The new supervisor answers the path already; this one drains its workers and exits.
-    else if (e.type === 'upgrade-done') void this.moveOn(this.follow);
+    else if (e.type === 'upgrade-done') this.moveTo(this.follow);
   }
 
   /** The current connection closed. */
   private lost(): void {
     if (this.moving || this.over) return;
     // Gone mid-upgrade: the new supervisor may have taken over before this one could say so.
-    if (this.follow && this.upgrading) void this.moveOn(this.follow);
+    if (this.follow && this.upgrading) this.moveTo(this.follow);
     else this.end(`${this.view.prefix}: ${this.view.stopped}`);
+  }
+
+  /** Starts moving to the new supervisor; requests made meanwhile wait for the move. */
+  private moveTo(follow: Follow): void {
+    this.move = this.moveOn(follow).finally(() => {
+      this.move = null;
+    });
   }
 
   /** Subscribes to the supervisor that answers the path now, and reads on from there. */

@@ -37,6 +37,7 @@ interface ClientEvents {
 export class ControlClient extends EventEmitter<ClientEvents> {
   private nextId = 1;
   private readonly pending = new Map<number, (r: Reply) => void>();
+  private closed = false;
 
   private constructor(private readonly conn: net.Socket) {
     super();
@@ -45,6 +46,7 @@ export class ControlClient extends EventEmitter<ClientEvents> {
     conn.on('data', (chunk: string) => reader.push(chunk));
     conn.on('error', () => undefined);
     conn.on('close', () => {
+      this.closed = true;
       for (const resolve of this.pending.values()) {
         resolve({ v: 0, ok: false, error: 'the connection to gsup closed before it answered' });
       }
@@ -76,8 +78,11 @@ export class ControlClient extends EventEmitter<ClientEvents> {
     });
   }
 
-  /** Sends one request and resolves with its reply. */
+  /** Sends one request and resolves with its reply; refused at once if the connection closed. */
   request(body: RequestBody): Promise<Reply> {
+    if (this.closed || this.conn.destroyed) {
+      return Promise.resolve({ v: 0, ok: false, error: 'the connection to gsup is closed' });
+    }
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.pending.set(id, resolve);
