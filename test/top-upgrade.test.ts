@@ -126,10 +126,23 @@ test('gsup top: a close mid-upgrade with no gsup answering the path within the b
 });
 
 /** One stand-in supervisor's reply to a request, then what it says on the stream. */
-function answer(id: number, result: unknown, stream: EventBody[] = [], snapshot = true): string {
+function answer(
+  id: number,
+  result: unknown,
+  stream: EventBody[] = [],
+  snapshot: { pid: number; events: EventBody[] } | null = { pid: 1, events: [] },
+): string {
   const lines = [
     { v: 1, id, ok: true, result },
-    ...(snapshot ? [{ v: 1, type: 'snapshot', snapshot: { pid: 1, events: [] } }] : []),
+    ...(snapshot
+      ? [
+          {
+            v: 1,
+            type: 'snapshot',
+            snapshot: { ...snapshot, events: snapshot.events.map((e) => stamp(e)) },
+          },
+        ]
+      : []),
     ...stream.map((body) => ({ v: 1, type: 'event', event: stamp(body) })),
   ];
   return lines.map((l) => `${JSON.stringify(l)}\n`).join('');
@@ -179,7 +192,7 @@ test('gsup top: a key pressed while the view moves to the new supervisor of an u
     conn.setEncoding('utf8');
     const reader = lineReader((line) => {
       const { id, cmd } = JSON.parse(line) as { id: number; cmd: string };
-      conn.write(cmd === 'subscribe' ? answer(id, null) : answer(id, { from: 'new' }, [], false));
+      conn.write(cmd === 'subscribe' ? answer(id, null) : answer(id, { from: 'new' }, [], null));
     });
     conn.on('data', (chunk: string) => reader.push(chunk));
   });
@@ -188,4 +201,37 @@ test('gsup top: a key pressed while the view moves to the new supervisor of an u
   const r = await reply;
   t.true(r.ok);
   t.deepEqual(r.ok && r.result, { from: 'new' });
+});
+
+test('gsup top opened mid-upgrade follows it: the kept events say one is under way when the old supervisor goes', async (t) => {
+  const path = join(tempDir(t, 'top-follow'), 'fake.sock');
+  const started: EventBody = { type: 'upgrade-start', newPid: 999_997, sockets: 1, deadlineS: 30 };
+  // The old supervisor started its upgrade before this view connected, then exits.
+  const old = net.createServer((conn) => {
+    conn.setEncoding('utf8');
+    conn.once('data', (line: string) => {
+      const { id } = JSON.parse(line) as { id: number };
+      conn.end(answer(id, null, [], { pid: 1, events: [started] }));
+      old.close();
+    });
+  });
+  t.teardown(() => old.close());
+  await new Promise<void>((resolve) => old.listen(path, resolve));
+  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
+    path,
+    name: 'fake',
+  });
+  t.teardown(() => feed.close());
+  await until('the old supervisor to give up the path', () => !existsSync(path));
+  const fresh = net.createServer((conn) => {
+    conn.setEncoding('utf8');
+    conn.once('data', (line: string) => {
+      const { id } = JSON.parse(line) as { id: number };
+      conn.write(answer(id, null, [], { pid: 2, events: [] }));
+    });
+  });
+  t.teardown(() => fresh.close());
+  await new Promise<void>((resolve) => fresh.listen(path, resolve));
+  await until('the view to move to the new supervisor', () => feed.snapshot().pid === 2);
+  t.is(feed.snapshot().pid, 2);
 });

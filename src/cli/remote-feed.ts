@@ -178,7 +178,9 @@ export class RemoteFeed implements PoolSource {
     if (!snap) throw new ConfigError('the connection to gsup closed before its first snapshot');
     this.current = client;
     this.latest = snap;
-    this.upgrading = false;
+    // A view opened mid-upgrade learns of it from the kept events, so the close that ends the
+    // upgrade is followed too.
+    this.upgrading = upgradeUnderWay(snap.events);
     this.moving = false;
     this.emitter.emit('joined', r.result);
     const waiting = held;
@@ -246,6 +248,21 @@ export class RemoteFeed implements PoolSource {
     const tookOver = snap.events.findLast((e) => e.type === 'upgrade-took-over');
     if (tookOver && this.view.via === 'subscribe') this.emitter.emit('event', tookOver);
   }
+}
+
+/**
+ * Whether a supervisor's kept events leave an upgrade of it under way: the last of those that
+ * start or end one started it, or said it is done (this supervisor drains and exits next).
+ */
+function upgradeUnderWay(events: readonly PoolEvent[]): boolean {
+  const last = events.findLast(
+    (e) =>
+      e.type === 'upgrade-start' ||
+      e.type === 'upgrade-done' ||
+      e.type === 'upgrade-failed' ||
+      e.type === 'stop-begin',
+  );
+  return last?.type === 'upgrade-start' || last?.type === 'upgrade-done';
 }
 
 /** Connects to `path`, trying again while nothing answers there yet; null once `ms` have passed. */
