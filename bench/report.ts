@@ -1,11 +1,19 @@
 // Turns the summaries of one worker count into the printed table and the ratio checks.
 
 import type { BenchOptions } from './options.js';
-import { median, type Summary } from './stats.js';
+import { median, medianInterval, type Summary } from './stats.js';
 import type { Mode } from './wrk.js';
 
 /** Per setup name, per mode, the summary of its rounds. */
 export type Summaries = Record<string, Record<Mode, Summary>>;
+
+/**
+ * Whether a ratio reached its floor. With rounds, it is decided by the 90 % interval of the
+ * per-round ratio's median: `pass` if the whole interval is at or above the floor, `fail` if it
+ * is all below, `undecided` if it holds the floor (this run's noise is wider than the question).
+ * Without rounds, by the ratio of the medians alone. null: the ratio has no floor.
+ */
+export type Verdict = 'pass' | 'fail' | 'undecided' | null;
 
 /** gsup's req/s over one baseline's, with the floor it must reach if any. */
 export interface RatioCheck {
@@ -13,9 +21,12 @@ export interface RatioCheck {
   ratio: string;
   value: number;
   floor: number | null;
-  pass: boolean;
-  /** The same ratio taken round by round (each round runs every setup once): median, min, max. */
-  perRound?: { median: number; min: number; max: number };
+  verdict: Verdict;
+  /**
+   * The same ratio taken round by round (each round runs every setup once): median, min, max,
+   * and the 90 % bootstrap interval of the median.
+   */
+  perRound?: { median: number; min: number; max: number; low: number; high: number };
 }
 
 /** Per setup name, per mode, its req/s in each round, in round order. */
@@ -23,7 +34,7 @@ export type Rounds = Record<string, Partial<Record<Mode, number[]>>>;
 
 /**
  * What gsup must reach against baselines measured in the same run (issue 11: 0.97× bare), by
- * ratio. Informational: printed as PASS/FAIL, never the exit code, since a busy machine can miss
+ * ratio. Informational: printed as PASS, FAIL or UNDECIDED (`Verdict`), never the exit code, since a busy machine can miss
  * them without a regression. gsup ÷ bare-even (bare with gsup's even keep-alive spread) is
  * printed without a floor: it says whether the spread, rather than the request path, makes a
  * difference (docs/benchmarks.md, section 1).
@@ -51,7 +62,6 @@ export function ratios(summaries: Summaries, modes: Mode[], rounds: Rounds = {})
     const ratio = `${name}/${baseline}`;
     const value = of[mode].rps.median / base[mode].rps.median;
     const floor = FLOORS[mode][ratio] ?? null;
-    const pass = floor === null || value >= floor;
     const perRound = roundRatios(rounds[name]?.[mode], rounds[baseline]?.[mode]);
     return [
       {
@@ -59,7 +69,7 @@ export function ratios(summaries: Summaries, modes: Mode[], rounds: Rounds = {})
         ratio,
         value,
         floor,
-        pass,
+        verdict: verdict(floor, value, perRound),
         ...(perRound ? { perRound } : {}),
       },
     ];
@@ -71,6 +81,13 @@ export function ratios(summaries: Summaries, modes: Mode[], rounds: Rounds = {})
   ]);
 }
 
+function verdict(floor: number | null, value: number, perRound?: RatioCheck['perRound']): Verdict {
+  if (floor === null) return null;
+  if (!perRound) return value >= floor ? 'pass' : 'fail';
+  if (perRound.low >= floor) return 'pass';
+  return perRound.high < floor ? 'fail' : 'undecided';
+}
+
 /** Round by round ratios of `of` to `base` (the same rounds of each), or undefined without them. */
 function roundRatios(
   of: number[] | undefined,
@@ -78,7 +95,8 @@ function roundRatios(
 ): RatioCheck['perRound'] | undefined {
   if (!of || !base || of.length === 0 || of.length !== base.length) return undefined;
   const each = of.map((v, i) => v / (base[i] ?? Number.NaN));
-  return { median: median(each), min: Math.min(...each), max: Math.max(...each) };
+  const { low, high } = medianInterval(each);
+  return { median: median(each), min: Math.min(...each), max: Math.max(...each), low, high };
 }
 
 /** The printed table of one worker count, with the ratio lines under it. */
@@ -124,16 +142,26 @@ export function table({
     '',
   ];
   for (const c of checks) {
-    const verdict =
-      c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${c.pass ? 'PASS' : 'FAIL'}`;
-    const each = c.perRound
-      ? `  per round ${c.perRound.median.toFixed(2)}× (${c.perRound.min.toFixed(2)}–${c.perRound.max.toFixed(2)})`
+    const floor = c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${verdictText(c)}`;
+    const r = c.perRound;
+    const each = r
+      ? `  per round ${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)}), 90 % interval ${r.low.toFixed(2)}–${r.high.toFixed(2)}`
       : '';
     lines.push(
-      `${c.mode.padEnd(10)}  ${c.ratio.padEnd(20)}  ${c.value.toFixed(2)}×${verdict}${each}`,
+      `${c.mode.padEnd(10)}  ${c.ratio.padEnd(20)}  ${c.value.toFixed(2)}×${floor}${each}`,
+    );
+  }
+  if (checks.some((c) => c.verdict === 'undecided')) {
+    lines.push(
+      "UNDECIDED: the per-round ratio's 90 % interval holds the floor, so this run cannot tell; more rounds (--rounds 21) narrow it.",
     );
   }
   return lines.join('\n');
+}
+
+/** PASS, FAIL or UNDECIDED. */
+function verdictText(c: RatioCheck): string {
+  return c.verdict === 'undecided' ? 'UNDECIDED' : c.verdict === 'pass' ? 'PASS' : 'FAIL';
 }
 
 /** "socket errors + HTTP errors", or 0 when both are 0. */
