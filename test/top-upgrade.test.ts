@@ -76,55 +76,6 @@ test('gsup top follows an upgrade (USR2) to the new supervisor, its keys act the
   t.regex(after, /gsup top: the server closed the connection \(it stopped\)\s+gsup exit code 0/);
 });
 
-/**
- * A stand-in supervisor on a real unix socket: answers `subscribe` with a snapshot, says `said` on
- * the stream, then hangs up and removes its socket, as a supervisor that exits does.
- */
-async function saysThenGoes(t: ExecutionContext, said: EventBody[]): Promise<string> {
-  const path = join(tempDir(t, 'top-follow'), 'fake.sock');
-  const server = net.createServer((conn) => {
-    conn.setEncoding('utf8');
-    conn.once('data', (line: string) => {
-      const { id } = JSON.parse(line) as { id: number };
-      const snapshot = { pid: 1, events: [] };
-      const lines = [
-        { v: 1, id, ok: true, result: null },
-        { v: 1, type: 'snapshot', snapshot },
-        ...said.map((body) => ({ v: 1, type: 'event', event: stamp(body) })),
-      ];
-      conn.end(lines.map((l) => `${JSON.stringify(l)}\n`).join(''));
-      server.close();
-    });
-  });
-  t.teardown(() => server.close());
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  return path;
-}
-
-/** What `gsup top` prints when its view ends, following the instance at `path`. */
-async function endOf(path: string): Promise<string> {
-  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
-    path,
-    name: 'fake',
-  });
-  return feed.ended;
-}
-
-test('gsup top: a close after the stream said the instance stops ends the view without looking for a new supervisor', async (t) => {
-  const path = await saysThenGoes(t, [{ type: 'stop-begin', quick: false, gracefulTimeoutS: 30 }]);
-  t.is(await endOf(path), 'gsup top: the server closed the connection (it stopped)');
-});
-
-test('gsup top: a close mid-upgrade with no gsup answering the path within the bound ends the view saying it stopped', async (t) => {
-  const path = await saysThenGoes(t, [
-    { type: 'upgrade-start', newPid: 999_999, sockets: 1, deadlineS: 30 },
-  ]);
-  t.is(
-    await endOf(path),
-    `gsup top: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
-  );
-});
-
 /** One stand-in supervisor's reply to a request, then what it says on the stream. */
 function answer(
   id: number,
@@ -148,6 +99,75 @@ function answer(
   return lines.map((l) => `${JSON.stringify(l)}\n`).join('');
 }
 
+/**
+ * A stand-in supervisor on a real unix socket at `path`: answers each request with
+ * `respond(id, cmd)`. With `then`, it answers the first request only and gives up the path (its
+ * socket file goes), and either hangs up (`end`, as a supervisor that exits) or keeps the
+ * connection and says nothing more (`keep`, as an old supervisor draining after an upgrade).
+ */
+async function standIn(
+  t: ExecutionContext,
+  path: string,
+  respond: (id: number, cmd: string) => string,
+  then?: 'end' | 'keep',
+): Promise<void> {
+  const server = net.createServer((conn) => {
+    conn.setEncoding('utf8');
+    let answered = false;
+    const reader = lineReader((line) => {
+      if (answered && then) return;
+      answered = true;
+      const { id, cmd } = JSON.parse(line) as { id: number; cmd: string };
+      if (then === 'end') conn.end(respond(id, cmd));
+      else conn.write(respond(id, cmd));
+      if (then) server.close();
+    });
+    conn.on('data', (chunk: string) => reader.push(chunk));
+  });
+  t.teardown(() => server.close());
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+}
+
+/** A socket path in a temp folder of the test's, for a stand-in supervisor. */
+function fakePath(t: ExecutionContext): string {
+  return join(tempDir(t, 'top-follow'), 'fake.sock');
+}
+
+/** The view `gsup top` opens on the stand-in at `path`, following it (closed at teardown). */
+async function feedOn(t: ExecutionContext, path: string): Promise<RemoteFeed> {
+  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
+    path,
+    name: 'fake',
+  });
+  t.teardown(() => feed.close());
+  return feed;
+}
+
+/** A stand-in that says `said` on the stream after its snapshot, then exits. */
+async function saysThenGoes(t: ExecutionContext, said: EventBody[]): Promise<string> {
+  const path = fakePath(t);
+  await standIn(t, path, (id) => answer(id, null, said), 'end');
+  return path;
+}
+
+test('gsup top: a close after the stream said the instance stops ends the view without looking for a new supervisor', async (t) => {
+  const path = await saysThenGoes(t, [{ type: 'stop-begin', quick: false, gracefulTimeoutS: 30 }]);
+  t.is(
+    await (await feedOn(t, path)).ended,
+    'gsup top: the server closed the connection (it stopped)',
+  );
+});
+
+test('gsup top: a close mid-upgrade with no gsup answering the path within the bound ends the view saying it stopped', async (t) => {
+  const path = await saysThenGoes(t, [
+    { type: 'upgrade-start', newPid: 999_999, sockets: 1, deadlineS: 30 },
+  ]);
+  t.is(
+    await (await feedOn(t, path)).ended,
+    `gsup top: the instance was upgrading, but no gsup answered at ${path} within ${FOLLOW_TIMEOUT_MS / 1000}s (it stopped)`,
+  );
+});
+
 test('a request on a control connection that has closed is refused at once, not left unanswered', async (t) => {
   const path = await saysThenGoes(t, []);
   const client = await ControlClient.connect(path, 'fake');
@@ -162,76 +182,33 @@ test('a request on a control connection that has closed is refused at once, not 
 });
 
 test('gsup top: a key pressed while the view moves to the new supervisor of an upgrade acts on the new one', async (t) => {
-  const path = join(tempDir(t, 'top-follow'), 'fake.sock');
-  // The old supervisor says the upgrade is done and gives up the path, but keeps the connection
-  // open and answers nothing more, as one draining its workers does.
-  const old = net.createServer((conn) => {
-    conn.setEncoding('utf8');
-    conn.once('data', (line: string) => {
-      const { id } = JSON.parse(line) as { id: number };
-      conn.write(
-        answer(id, null, [
-          { type: 'upgrade-start', newPid: 999_998, sockets: 1, deadlineS: 30 },
-          { type: 'upgrade-done', oldPid: 1, newPid: 999_998, seconds: 1 },
-        ]),
-      );
-      old.close();
-    });
-  });
-  t.teardown(() => old.close());
-  await new Promise<void>((resolve) => old.listen(path, resolve));
-  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
-    path,
-    name: 'fake',
-  });
-  t.teardown(() => feed.close());
+  const path = fakePath(t);
+  // The old supervisor says the upgrade is done, gives up the path and answers nothing more.
+  const upgraded: EventBody[] = [
+    { type: 'upgrade-start', newPid: 999_998, sockets: 1, deadlineS: 30 },
+    { type: 'upgrade-done', oldPid: 1, newPid: 999_998, seconds: 1 },
+  ];
+  await standIn(t, path, (id) => answer(id, null, upgraded), 'keep');
+  const feed = await feedOn(t, path);
   // Pressed before the new supervisor answers at the path.
   const reply = feed.request({ cmd: 'status' });
   await until('the old supervisor to give up the path', () => !existsSync(path));
-  const fresh = net.createServer((conn) => {
-    conn.setEncoding('utf8');
-    const reader = lineReader((line) => {
-      const { id, cmd } = JSON.parse(line) as { id: number; cmd: string };
-      conn.write(cmd === 'subscribe' ? answer(id, null) : answer(id, { from: 'new' }, [], null));
-    });
-    conn.on('data', (chunk: string) => reader.push(chunk));
-  });
-  t.teardown(() => fresh.close());
-  await new Promise<void>((resolve) => fresh.listen(path, resolve));
+  await standIn(t, path, (id, cmd) =>
+    cmd === 'subscribe' ? answer(id, null) : answer(id, { from: 'new' }, [], null),
+  );
   const r = await reply;
   t.true(r.ok);
   t.deepEqual(r.ok && r.result, { from: 'new' });
 });
 
 test('gsup top opened mid-upgrade follows it: the kept events say one is under way when the old supervisor goes', async (t) => {
-  const path = join(tempDir(t, 'top-follow'), 'fake.sock');
-  const started: EventBody = { type: 'upgrade-start', newPid: 999_997, sockets: 1, deadlineS: 30 };
+  const path = fakePath(t);
   // The old supervisor started its upgrade before this view connected, then exits.
-  const old = net.createServer((conn) => {
-    conn.setEncoding('utf8');
-    conn.once('data', (line: string) => {
-      const { id } = JSON.parse(line) as { id: number };
-      conn.end(answer(id, null, [], { pid: 1, events: [started] }));
-      old.close();
-    });
-  });
-  t.teardown(() => old.close());
-  await new Promise<void>((resolve) => old.listen(path, resolve));
-  const feed = await RemoteFeed.open(await ControlClient.connect(path, 'fake'), {
-    path,
-    name: 'fake',
-  });
-  t.teardown(() => feed.close());
+  const started: EventBody = { type: 'upgrade-start', newPid: 999_997, sockets: 1, deadlineS: 30 };
+  await standIn(t, path, (id) => answer(id, null, [], { pid: 1, events: [started] }), 'end');
+  const feed = await feedOn(t, path);
   await until('the old supervisor to give up the path', () => !existsSync(path));
-  const fresh = net.createServer((conn) => {
-    conn.setEncoding('utf8');
-    conn.once('data', (line: string) => {
-      const { id } = JSON.parse(line) as { id: number };
-      conn.write(answer(id, null, [], { pid: 2, events: [] }));
-    });
-  });
-  t.teardown(() => fresh.close());
-  await new Promise<void>((resolve) => fresh.listen(path, resolve));
+  await standIn(t, path, (id) => answer(id, null, [], { pid: 2, events: [] }));
   await until('the view to move to the new supervisor', () => feed.snapshot().pid === 2);
   t.is(feed.snapshot().pid, 2);
 });
