@@ -5,6 +5,7 @@
 import type { ExecutionContext } from 'ava';
 import type { SupervisorOptions } from '../dist/index.js';
 import { FIXTURES, type Gsup } from '../harness/gsup.js';
+import type { EventOf } from '../harness/log.js';
 import { killQuietly } from '../harness/procfs.js';
 
 export {
@@ -47,21 +48,40 @@ export function poolOptions(over: Partial<SupervisorOptions> = {}): SupervisorOp
 }
 
 /**
- * Upgrades gsup itself (USR2) and resolves with the new supervisor's pid once the old one has
- * exited (the harness's `exited` would also wait for the new one, which shares its pipes). The new
- * supervisor is not the harness's child: it and every worker are killed at the test's teardown.
+ * Resolves with the old supervisor's exit code (or signal) once it exits, during an upgrade of
+ * gsup itself; the harness's `exited` also waits for the new one, which shares its pipes.
  */
-export async function upgradeUntilOldExits(t: ExecutionContext, g: Gsup): Promise<number> {
-  const exited = new Promise<void>((resolve) => {
-    if (g.child.exitCode !== null || g.child.signalCode !== null) resolve();
-    else g.child.once('exit', () => resolve());
+export function oldExit(g: Gsup): Promise<number | string> {
+  return new Promise((resolve) => {
+    if (g.child.exitCode !== null || g.child.signalCode !== null) {
+      resolve(g.child.exitCode ?? g.child.signalCode ?? -1);
+      return;
+    }
+    g.child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
   });
-  g.child.kill('SIGUSR2');
-  const { newPid } = await g.waitForEvent('upgrade-start');
+}
+
+/**
+ * The upgrade-start event, with the new supervisor (and its workers) killed at teardown: it is
+ * not the harness's child.
+ */
+export async function upgradeStarted(
+  t: ExecutionContext,
+  g: Gsup,
+): Promise<EventOf<'upgrade-start'>> {
+  const started = await g.waitForEvent('upgrade-start');
   t.teardown(() => {
-    killQuietly(newPid, 'SIGKILL');
+    killQuietly(started.newPid, 'SIGKILL');
     for (const pid of g.allPids()) killQuietly(pid, 'SIGKILL');
   });
+  return started;
+}
+
+/** Upgrades gsup itself (USR2) and resolves with the new supervisor's pid once the old one exited. */
+export async function upgradeUntilOldExits(t: ExecutionContext, g: Gsup): Promise<number> {
+  const exited = oldExit(g);
+  g.child.kill('SIGUSR2');
+  const { newPid } = await upgradeStarted(t, g);
   await g.waitForEvent('upgrade-done');
   await exited;
   return newPid;

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { Supervisor } from '../dist/index.js';
 import {
-  type EventOf,
   FIXTURES,
   type Gsup,
   get,
@@ -17,34 +16,14 @@ import {
   gsup,
   gsupVerb,
   isAlive,
-  killQuietly,
   load,
+  oldExit,
   poolOptions,
   tempDir,
   until,
+  upgradeStarted,
 } from './helpers.js';
 import { tmuxAvailable, tmuxGsup } from './tmux-session.js';
-
-/** Resolves with the old supervisor's exit code (or signal) once it exits; the harness's `exited` also waits for the new one, which shares its pipes. */
-function oldExit(g: Gsup): Promise<number | string> {
-  return new Promise((resolve) => {
-    if (g.child.exitCode !== null || g.child.signalCode !== null) {
-      resolve(g.child.exitCode ?? g.child.signalCode ?? -1);
-      return;
-    }
-    g.child.once('exit', (code, signal) => resolve(code ?? signal ?? -1));
-  });
-}
-
-/** The upgrade-start event, with the new supervisor (and its workers) killed at teardown. */
-async function upgradeStarted(t: ExecutionContext, g: Gsup): Promise<EventOf<'upgrade-start'>> {
-  const started = await g.waitForEvent('upgrade-start');
-  t.teardown(() => {
-    killQuietly(started.newPid, 'SIGKILL');
-    for (const pid of g.allPids()) killQuietly(pid, 'SIGKILL');
-  });
-  return started;
-}
 
 /** `gsup status --json` of the instance the harness started (whichever pid answers it now). */
 async function statusPid(g: Gsup): Promise<number> {
