@@ -59,9 +59,10 @@ export class RemoteFeed implements PoolSource {
   private latest!: PoolSnapshot;
   /** The current supervisor said an upgrade is under way (a stop calls an unfinished one off). */
   private upgrading = false;
-  /** Looking for the new supervisor of an upgrade, and subscribing to it. */
-  private moving = false;
-  /** The move under way (see `moving`), settled once it is done or has failed. */
+  /**
+   * Looking for the new supervisor of an upgrade and subscribing to it: the move, until the new
+   * one joined or the move failed.
+   */
   private move: Promise<void> | null = null;
   /** The view let go, or the instance is gone: nothing more to follow. */
   private over = false;
@@ -181,7 +182,7 @@ export class RemoteFeed implements PoolSource {
     // A view opened mid-upgrade learns of it from the kept events, so the close that ends the
     // upgrade is followed too.
     this.upgrading = upgradeUnderWay(snap.events);
-    this.moving = false;
+    this.move = null;
     this.emitter.emit('joined', r.result);
     const waiting = held;
     held = null;
@@ -191,7 +192,7 @@ export class RemoteFeed implements PoolSource {
 
   /** Keeps track of what the current supervisor says about its own life. */
   private heard(e: PoolEvent): void {
-    if (!this.follow || this.moving) return;
+    if (!this.follow || this.move || this.over) return;
     if (e.type === 'upgrade-start') this.upgrading = true;
     else if (e.type === 'upgrade-failed' || e.type === 'stop-begin') this.upgrading = false;
     // The new supervisor answers the path already; this one drains its workers and exits.
@@ -200,7 +201,7 @@ export class RemoteFeed implements PoolSource {
 
   /** The current connection closed. */
   private lost(): void {
-    if (this.moving || this.over) return;
+    if (this.move || this.over) return;
     // Gone mid-upgrade: the new supervisor may have taken over before this one could say so.
     if (this.follow && this.upgrading) this.moveTo(this.follow);
     else this.end(`${this.view.prefix}: ${this.view.stopped}`);
@@ -208,14 +209,14 @@ export class RemoteFeed implements PoolSource {
 
   /** Starts moving to the new supervisor; requests made meanwhile wait for the move. */
   private moveTo(follow: Follow): void {
-    this.move = this.moveOn(follow).finally(() => {
-      this.move = null;
+    const move = this.moveOn(follow).finally(() => {
+      if (this.move === move) this.move = null;
     });
+    this.move = move;
   }
 
   /** Subscribes to the supervisor that answers the path now, and reads on from there. */
   private async moveOn({ path, name }: Follow): Promise<void> {
-    this.moving = true;
     const from = this.current;
     const next = await connectWithin(path, name, FOLLOW_TIMEOUT_MS);
     if (!next) {
