@@ -34,8 +34,8 @@ export type Rounds = Record<string, Partial<Record<Mode, number[]>>>;
 
 /**
  * What gsup must reach against baselines measured in the same run (issue 11: 0.97× bare), by
- * ratio. Informational: printed as PASS, FAIL or UNDECIDED (`Verdict`), never the exit code, since a busy machine can miss
- * them without a regression. gsup ÷ bare-even (bare with gsup's even keep-alive spread) is
+ * ratio. Informational: printed as PASS, FAIL or UNDECIDED (`Verdict`), never the exit code,
+ * since a busy machine can miss them without a regression. gsup ÷ bare-even (bare with gsup's even keep-alive spread) is
  * printed without a floor: it says whether the spread, rather than the request path, makes a
  * difference (docs/benchmarks.md, section 1).
  */
@@ -142,7 +142,8 @@ export function table({
     '',
   ];
   for (const c of checks) {
-    const floor = c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${verdictText(c)}`;
+    const floor =
+      c.floor === null ? '' : `  (floor ${c.floor.toFixed(2)}×)  ${c.verdict?.toUpperCase()}`;
     const r = c.perRound;
     const each = r
       ? `  per round ${r.median.toFixed(2)}× (${r.min.toFixed(2)}–${r.max.toFixed(2)}), 90 % interval ${r.low.toFixed(2)}–${r.high.toFixed(2)}`
@@ -157,11 +158,6 @@ export function table({
     );
   }
   return lines.join('\n');
-}
-
-/** PASS, FAIL or UNDECIDED. */
-function verdictText(c: RatioCheck): string {
-  return c.verdict === 'undecided' ? 'UNDECIDED' : c.verdict === 'pass' ? 'PASS' : 'FAIL';
 }
 
 /** "socket errors + HTTP errors", or 0 when both are 0. */
